@@ -70,6 +70,9 @@ $(BUILD)/suites.h: $(TEST_SRC)
 
 $(BUILD)/obj/tests/check_main.o: $(BUILD)/suites.h
 
+# The default config is embedded with .incbin, which -MMD cannot see.
+$(BUILD)/obj/config/default.o: config/gwlog_exporter.yml
+
 $(BUILD)/check_gwlog: $(TEST_OBJ) $(BUILD)/libgwlog.a
 	$(QUIET_LD)$(CC) $(REAL_LDFLAGS) -o $@ $^ $(PKG_LIBS) \
 	    $(shell pkg-config --libs check 2>/dev/null)

@@ -1,0 +1,306 @@
+/* http.c - The HTTP endpoint: /metrics, a landing page, 404 and 405. */
+
+#include "exporter/http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <zlib.h>
+
+#include "exporter/expo.h"
+
+
+#define HTTP_CONNECTION_LIMIT   64
+#define HTTP_TIMEOUT_SECONDS    10
+#define HTTP_THREADS            2
+
+struct http {
+    struct MHD_Daemon   *daemon;
+    http_metrics_fn      fn;
+    void                *ctx;           /* not owned */
+    char                *path;
+    unsigned             port;
+};
+
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
+    const char *url, const char *method, const char *version,
+    const char *upload_data, size_t *upload_size, void **state);
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
+    const char *type, char *body, size_t len, int must_free);
+static int accepts_gzip(struct MHD_Connection *conn);
+static int parse_addr(const char *addr, struct sockaddr_storage *ss,
+    int *v6, char *err, size_t errlen);
+
+
+http_t *
+http_start(const char *addr, const char *path, http_metrics_fn fn, void *ctx,
+    char *err, size_t errlen)
+{
+    struct sockaddr_storage   ss;
+    const union MHD_DaemonInfo *info;
+    http_t                   *h;
+    unsigned                  flags;
+    int                       v6 = 0;
+
+    if (parse_addr(addr, &ss, &v6, err, errlen) != 0) {
+        return NULL;
+    }
+    h = calloc(1, sizeof(*h));
+    if (h == NULL || (h->path = strdup(path)) == NULL) {
+        free(h);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    h->fn = fn;
+    h->ctx = ctx;
+    flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    if (v6) {
+        flags |= (v6 == 2) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+    }
+    h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned) HTTP_CONNECTION_LIMIT,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) HTTP_TIMEOUT_SECONDS,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned) HTTP_THREADS,
+        MHD_OPTION_END);
+    if (h->daemon == NULL) {
+        snprintf(err, errlen, "cannot listen on %s (address in use or not "
+                 "available)", addr);
+        free(h->path);
+        free(h);
+        return NULL;
+    }
+    info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = info ? info->port : 0;
+    return h;
+}
+
+
+unsigned
+http_port(const http_t *h)
+{
+    return h->port;
+}
+
+
+void
+http_stop(http_t *h)
+{
+    if (h == NULL) {
+        return;
+    }
+    MHD_stop_daemon(h->daemon);
+    free(h->path);
+    free(h);
+}
+
+
+int
+http_gzip(const char *in, size_t len, buf_t *out)
+{
+    z_stream  z;
+    size_t    bound;
+    int       rc;
+
+    memset(&z, 0, sizeof(z));
+    /* Level 1: a scrape must stay cheap; 15 + 16 asks for a gzip wrapper. */
+    if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY)
+        != Z_OK)
+    {
+        return -1;
+    }
+    bound = deflateBound(&z, (uLong) len) + 32;
+    buf_reserve(out, bound);
+    z.next_in = (Bytef *) in;
+    z.avail_in = (uInt) len;
+    z.next_out = (Bytef *) out->p + out->len;
+    z.avail_out = (uInt) bound;
+    rc = deflate(&z, Z_FINISH);
+    out->len += bound - z.avail_out;
+    deflateEnd(&z);
+    return rc == Z_STREAM_END ? 0 : -1;
+}
+
+
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_size, void **state)
+{
+    static int            first_call;
+    static const char     page[] =
+        "<!DOCTYPE html>\n<html><head><title>gwlog_exporter</title></head>\n"
+        "<body><h1>gwlog_exporter</h1>\n"
+        "<p>API gateway access logs as Prometheus metrics.</p>\n"
+        "<p><a href=\"%s\">Metrics</a></p>\n</body></html>\n";
+    http_t               *h = cls;
+    buf_t                 body = { 0 }, gz = { 0 };
+    struct MHD_Response  *resp;
+    enum MHD_Result       ret;
+    size_t                len;
+    char                 *p;
+
+    (void) version;
+    (void) upload_data;
+    if (*state == NULL) {
+        /* First call for this request: headers only. */
+        *state = &first_call;
+        return MHD_YES;
+    }
+    if (*upload_size != 0) {
+        *upload_size = 0;                   /* discard any body */
+        return MHD_YES;
+    }
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        resp = MHD_create_response_from_buffer(
+            strlen("Method Not Allowed\n"), (void *) "Method Not Allowed\n",
+            MHD_RESPMEM_PERSISTENT);
+        MHD_add_response_header(resp, "Allow", "GET, HEAD");
+        MHD_add_response_header(resp, "Content-Type", "text/plain");
+        ret = MHD_queue_response(conn, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
+
+    if (strcmp(url, h->path) == 0) {
+        h->fn(h->ctx, &body);
+        if (accepts_gzip(conn) && http_gzip(body.p, body.len, &gz) == 0) {
+            buf_free(&body);
+            p = buf_detach(&gz, &len);
+            resp = MHD_create_response_from_buffer(len, p,
+                                                   MHD_RESPMEM_MUST_FREE);
+            MHD_add_response_header(resp, "Content-Encoding", "gzip");
+        } else {
+            buf_free(&gz);
+            p = buf_detach(&body, &len);
+            resp = MHD_create_response_from_buffer(len, p,
+                                                   MHD_RESPMEM_MUST_FREE);
+        }
+        MHD_add_response_header(resp, "Content-Type", EXPO_CONTENT_TYPE);
+        MHD_add_response_header(resp, "Vary", "Accept-Encoding");
+        ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
+    if (strcmp(url, "/") == 0) {
+        buf_printf(&body, page, h->path);
+        p = buf_detach(&body, &len);
+        return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8", p, len, 1);
+    }
+    return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain",
+                 (char *) "Not Found\n", strlen("Not Found\n"), 0);
+}
+
+
+static enum MHD_Result
+reply(struct MHD_Connection *conn, unsigned status, const char *type,
+    char *body, size_t len, int must_free)
+{
+    struct MHD_Response  *resp;
+    enum MHD_Result       ret;
+
+    resp = MHD_create_response_from_buffer(len, body, must_free
+                                           ? MHD_RESPMEM_MUST_FREE
+                                           : MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, "Content-Type", type);
+    ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+
+/* "gzip" among the Accept-Encoding codings, and not with q=0. */
+static int
+accepts_gzip(struct MHD_Connection *conn)
+{
+    const char  *ae, *p, *q, *end;
+    size_t       n;
+
+    ae = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                     MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    if (ae == NULL) {
+        return 0;
+    }
+    for (p = ae; *p; p = *end ? end + 1 : end) {
+        end = strchr(p, ',');
+        if (end == NULL) {
+            end = p + strlen(p);
+        }
+        while (p < end && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+        n = strcspn(p, " \t;,");
+        if (n == 4 && strncasecmp(p, "gzip", 4) == 0) {
+            q = memchr(p, ';', (size_t) (end - p));
+            if (q != NULL && (q = strstr(q, "q=")) != NULL && q < end
+                && strtod(q + 2, NULL) == 0)
+            {
+                return 0;
+            }
+            return 1;
+        }
+    }
+    return 0;
+}
+
+
+/* HOST:PORT, :PORT (every interface, dual stack) or [V6]:PORT.  *v6 is 0
+ * for IPv4, 1 for IPv6, 2 for dual stack. */
+static int
+parse_addr(const char *addr, struct sockaddr_storage *ss, int *v6,
+    char *err, size_t errlen)
+{
+    struct addrinfo   hints, *res;
+    char              host[256];
+    const char       *colon, *port;
+    size_t            n;
+    int               rc;
+
+    memset(ss, 0, sizeof(*ss));
+    colon = strrchr(addr, ':');
+    if (colon == NULL || colon[1] == '\0') {
+        snprintf(err, errlen, "bad listen address \"%s\": want HOST:PORT",
+                 addr);
+        return -1;
+    }
+    port = colon + 1;
+    n = (size_t) (colon - addr);
+    if (n >= sizeof(host)) {
+        snprintf(err, errlen, "bad listen address \"%s\"", addr);
+        return -1;
+    }
+    memcpy(host, addr, n);
+    host[n] = '\0';
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+        memmove(host, host + 1, n - 2);
+        host[n - 2] = '\0';
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    if (host[0] == '\0') {
+        hints.ai_family = AF_INET6;
+        rc = getaddrinfo(NULL, port, &hints, &res);
+        *v6 = 2;
+    } else {
+        hints.ai_family = AF_UNSPEC;
+        rc = getaddrinfo(host, port, &hints, &res);
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "bad listen address \"%s\": %s", addr,
+                 gai_strerror(rc));
+        return -1;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    if (*v6 == 0 && res->ai_family == AF_INET6) {
+        *v6 = 1;
+    }
+    freeaddrinfo(res);
+    return 0;
+}

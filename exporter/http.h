@@ -1,0 +1,40 @@
+/* http.h - The HTTP endpoint: /metrics, a landing page, 404 and 405.
+ *
+ * libmicrohttpd runs the server in threads of its own.  For every scrape
+ * it calls the metrics callback, which appends the exposition to a
+ * buffer; the body is gzip-compressed when the client accepts gzip. */
+
+#ifndef GWLOG_HTTP_H
+#define GWLOG_HTTP_H
+
+#include <stddef.h>
+
+#include "exporter/buf.h"
+
+
+/* Types */
+
+typedef struct http http_t;     /* opaque */
+
+/* Appends the whole exposition to out; called from server threads. */
+typedef void (*http_metrics_fn)(void *ctx, buf_t *out);
+
+
+/* Prototypes */
+
+/* Listens on addr ("HOST:PORT", ":PORT" for every interface, "[V6]:PORT")
+ * and serves metrics at path.  ctx is borrowed.  Returns NULL with a
+ * reason in err. */
+http_t *http_start(const char *addr, const char *path, http_metrics_fn fn,
+    void *ctx, char *err, size_t errlen);
+
+/* The port actually bound (useful with port 0). */
+unsigned http_port(const http_t *h);
+
+/* Stops the server and frees h.  http_stop(NULL) is a no-op. */
+void http_stop(http_t *h);
+
+/* Compresses in[0..len) as gzip into out.  Returns 0 or -1. */
+int http_gzip(const char *in, size_t len, buf_t *out);
+
+#endif /* GWLOG_HTTP_H */

@@ -1,0 +1,145 @@
+/* selfstats.c - The exporter's gauges and process metrics at scrape time. */
+
+#include "exporter/selfstats.h"
+
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "exporter/expo.h"
+
+
+static void write_process(buf_t *b);
+static void write_sample(buf_t *b, const char *name, double v);
+
+
+void
+selfstats_write(buf_t *b, const store_snap_t *snap)
+{
+    const store_snap_family_t  *f;
+    size_t                      i, n = store_snap_nfamilies(snap);
+
+    expo_write_header(b, "gwlog_series", "Series held per metric family.",
+                      "gauge");
+    for (i = 0; i < n; i++) {
+        f = store_snap_family(snap, i);
+        buf_printf(b, "gwlog_series{metric=\"%s\"} %zu\n", f->name,
+                   f->nseries);
+    }
+    expo_write_header(b, "gwlog_series_overflow_total",
+                      "Increments folded into the __overflow__ series because "
+                      "the family reached max_series.", "counter");
+    for (i = 0; i < n; i++) {
+        f = store_snap_family(snap, i);
+        buf_printf(b, "gwlog_series_overflow_total{metric=\"%s\"} %" PRIu64
+                   "\n", f->name, f->overflowed);
+    }
+    expo_write_header(b, "gwlog_build_info",
+                      "A metric with a constant 1 value labelled by the "
+                      "exporter's version and revision.", "gauge");
+    buf_printf(b, "gwlog_build_info{version=\"%s\",revision=\"%s\"} 1\n",
+               GWLOG_VERSION, GWLOG_REVISION);
+    write_process(b);
+}
+
+
+/* process_* as client libraries export them, from /proc/self. */
+static void
+write_process(buf_t *b)
+{
+    static long     hz, page;
+    char            data[4096], *p;
+    unsigned long   utime, stime, vsize;
+    unsigned long long start;
+    long            rss;
+    double          btime = 0;
+    struct rlimit   rl;
+    struct dirent  *de;
+    FILE           *fp;
+    DIR            *dir;
+    size_t          n;
+    int             fds = 0;
+
+    if (hz == 0) {
+        hz = sysconf(_SC_CLK_TCK);
+        page = sysconf(_SC_PAGESIZE);
+    }
+    fp = fopen("/proc/self/stat", "r");
+    if (fp == NULL) {
+        return;
+    }
+    n = fread(data, 1, sizeof(data) - 1, fp);
+    fclose(fp);
+    data[n] = '\0';
+    /* The command name may hold spaces and parentheses: skip to the last
+     * ')' and count the fields after it (field 3 is the state). */
+    p = strrchr(data, ')');
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+                            "%*u %lu %lu %*d %*d %*d %*d %*d %*d %llu %lu %ld",
+                            &utime, &stime, &start, &vsize, &rss) != 5)
+    {
+        return;
+    }
+    fp = fopen("/proc/stat", "r");
+    if (fp != NULL) {
+        while (fgets(data, sizeof(data), fp) != NULL) {
+            if (strncmp(data, "btime ", 6) == 0) {
+                btime = strtod(data + 6, NULL);
+                break;
+            }
+        }
+        fclose(fp);
+    }
+    dir = opendir("/proc/self/fd");
+    if (dir != NULL) {
+        while ((de = readdir(dir)) != NULL) {
+            fds += de->d_name[0] != '.';
+        }
+        closedir(dir);
+        fds--;                              /* the one opendir() holds */
+    }
+
+    expo_write_header(b, "process_cpu_seconds_total",
+                      "Total user and system CPU time spent in seconds.",
+                      "counter");
+    write_sample(b, "process_cpu_seconds_total",
+                 (double) (utime + stime) / (double) hz);
+    expo_write_header(b, "process_resident_memory_bytes",
+                      "Resident memory size in bytes.", "gauge");
+    write_sample(b, "process_resident_memory_bytes", (double) rss * page);
+    expo_write_header(b, "process_virtual_memory_bytes",
+                      "Virtual memory size in bytes.", "gauge");
+    write_sample(b, "process_virtual_memory_bytes", (double) vsize);
+    if (btime > 0) {
+        expo_write_header(b, "process_start_time_seconds",
+                          "Start time of the process since unix epoch in "
+                          "seconds.", "gauge");
+        write_sample(b, "process_start_time_seconds",
+                     btime + (double) start / (double) hz);
+    }
+    if (fds > 0) {
+        expo_write_header(b, "process_open_fds",
+                          "Number of open file descriptors.", "gauge");
+        write_sample(b, "process_open_fds", fds);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        expo_write_header(b, "process_max_fds",
+                          "Maximum number of open file descriptors.", "gauge");
+        write_sample(b, "process_max_fds", (double) rl.rlim_cur);
+    }
+}
+
+
+static void
+write_sample(buf_t *b, const char *name, double v)
+{
+    char    num[EXPO_DOUBLE_LEN];
+    size_t  n;
+
+    n = expo_format_double(num, v);
+    buf_printf(b, "%s %.*s\n", name, (int) n, num);
+}

@@ -1,0 +1,655 @@
+/* store.c - Metric families and their labelled series.
+ *
+ * Layout of a family:
+ *   meta[]    per series: hash and a pointer to its packed label values
+ *             (u32 length + bytes, per label), in chunks that never move;
+ *   vals[]    per series: stride u64 slots (counter: 1; histogram: one per
+ *             bucket incl. +Inf, then the raw sum as a double), in chunks;
+ *   index[]   open addressing table of series ids, keyed by hash.
+ * Chunks keep every series at a fixed address, so a snapshot can copy the
+ * chunk pointer arrays and read label bytes after the lock is released.
+ */
+
+#include "labels/store.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "labels/hash.h"
+
+
+#define CHUNK_SHIFT   12
+#define CHUNK_SERIES  (1u << CHUNK_SHIFT)
+#define CHUNK_MASK    (CHUNK_SERIES - 1)
+#define ARENA_BLOCK   (64 * 1024)
+#define NO_SERIES     UINT32_MAX
+
+typedef struct {
+    uint64_t        hash;
+    const char     *labels;         /* packed, in the family's arena */
+} series_meta_t;
+
+typedef struct arena_block arena_block_t;
+
+struct arena_block {
+    arena_block_t  *next;
+    size_t          used;
+    size_t          cap;
+    char            data[];
+};
+
+struct store_family {
+    store_snap_family_t  pub;       /* name, help, type, labels, buckets */
+    size_t               stride;    /* u64 slots per series */
+    uint64_t             max_series;
+    int                  sibling_label;
+    char               **sibling_values;
+    size_t               nsibling_values;
+
+    series_meta_t      **meta;      /* chunks */
+    uint64_t           **vals;      /* chunks */
+    size_t               nchunks;
+    size_t               nseries;
+
+    uint32_t            *index;
+    size_t               index_cap; /* power of two */
+
+    uint32_t             overflow_id;
+    uint64_t             overflowed;
+
+    arena_block_t       *arena;
+    store_family_t      *next;
+};
+
+struct store {
+    pthread_mutex_t      lock;
+    store_family_t      *first;
+    store_family_t      *last;
+    size_t               nfamilies;
+};
+
+typedef struct {
+    store_snap_family_t  pub;
+    size_t               stride;
+    series_meta_t      **meta;      /* copy of the chunk pointer array */
+    uint64_t            *vals;      /* copy of nseries * stride values */
+} snap_family_t;
+
+struct store_snap {
+    snap_family_t       *fams;
+    size_t               nfams;
+};
+
+
+static void *xcalloc(size_t n, size_t size);
+static char *xstrdup(const char *s);
+static void family_free(store_family_t *f);
+static const char *arena_pack(store_family_t *f, const strv_t *values);
+static uint64_t labels_hash(const strv_t *values, size_t n);
+static int labels_equal(const char *packed, const strv_t *values, size_t n);
+static uint32_t series_find(store_family_t *f, const strv_t *values,
+    uint64_t hash, size_t *slot);
+static uint32_t series_create(store_family_t *f, const strv_t *values,
+    uint64_t hash, size_t slot);
+static int index_grow(store_family_t *f);
+static void siblings_create(store_family_t *f, const strv_t *values);
+
+
+store_t *
+store_create(void)
+{
+    store_t  *s;
+
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return NULL;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    return s;
+}
+
+
+void
+store_destroy(store_t *s)
+{
+    store_family_t  *f, *next;
+
+    if (s == NULL) {
+        return;
+    }
+    for (f = s->first; f != NULL; f = next) {
+        next = f->next;
+        family_free(f);
+    }
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+
+store_family_t *
+store_family_add(store_t *s, const store_family_def_t *def)
+{
+    store_family_t  *f;
+    char           **labels;
+    double          *buckets;
+    size_t           i;
+
+    f = calloc(1, sizeof(*f));
+    if (f == NULL) {
+        return NULL;
+    }
+    f->pub.name = xstrdup(def->name);
+    f->pub.help = xstrdup(def->help ? def->help : "");
+    f->pub.type = def->type;
+    labels = xcalloc(def->nlabels + 1, sizeof(char *));
+    for (i = 0; i < def->nlabels; i++) {
+        labels[i] = xstrdup(def->labels[i]);
+    }
+    f->pub.labels = (const char *const *) labels;
+    f->pub.nlabels = def->nlabels;
+
+    if (def->type == STORE_HISTOGRAM) {
+        buckets = xcalloc(def->nbuckets + 1, sizeof(double));
+        memcpy(buckets, def->buckets, def->nbuckets * sizeof(double));
+        f->pub.buckets = buckets;
+        f->pub.nbuckets = def->nbuckets;
+        f->stride = def->nbuckets + 2;
+    } else {
+        f->stride = 1;
+    }
+
+    /* A scale of 1/N with N integral divides by N instead: ms / 1000 is
+     * correctly rounded, ms * 0.001 is not (5 * 0.001 > 0.005). */
+    f->pub.scale = def->scale > 0 ? def->scale : 1.0;
+    f->pub.divisor = 0;
+    if (f->pub.scale < 1.0) {
+        double  n = nearbyint(1.0 / f->pub.scale);
+
+        if (n >= 1.0 && fabs(1.0 / n - f->pub.scale) <= 1e-12 * f->pub.scale) {
+            f->pub.divisor = n;
+        }
+    }
+
+    f->max_series = def->max_series;
+    f->sibling_label = def->sibling_label;
+    if (def->sibling_label >= 0) {
+        f->sibling_values = xcalloc(def->nsibling_values + 1, sizeof(char *));
+        for (i = 0; i < def->nsibling_values; i++) {
+            f->sibling_values[i] = xstrdup(def->sibling_values[i]);
+        }
+        f->nsibling_values = def->nsibling_values;
+    }
+    f->overflow_id = NO_SERIES;
+    f->index_cap = 64;
+    f->index = malloc(f->index_cap * sizeof(uint32_t));
+    if (f->index == NULL) {
+        family_free(f);
+        return NULL;
+    }
+    memset(f->index, 0xff, f->index_cap * sizeof(uint32_t));
+
+    pthread_mutex_lock(&s->lock);
+    if (s->last) {
+        s->last->next = f;
+    } else {
+        s->first = f;
+    }
+    s->last = f;
+    s->nfamilies++;
+    pthread_mutex_unlock(&s->lock);
+    return f;
+}
+
+
+void
+store_lock(store_t *s)
+{
+    pthread_mutex_lock(&s->lock);
+}
+
+
+void
+store_unlock(store_t *s)
+{
+    pthread_mutex_unlock(&s->lock);
+}
+
+
+uint32_t
+store_series(store_family_t *f, const strv_t *values)
+{
+    uint64_t  hash;
+    uint32_t  id;
+    size_t    slot;
+    strv_t    over[64];
+    size_t    i;
+
+    hash = labels_hash(values, f->pub.nlabels);
+    id = series_find(f, values, hash, &slot);
+    if (id != NO_SERIES) {
+        return id;
+    }
+
+    if (f->max_series == 0 || f->nseries < f->max_series) {
+        id = series_create(f, values, hash, slot);
+        if (f->sibling_label >= 0) {
+            siblings_create(f, values);
+        }
+        return id;
+    }
+
+    /* Over the cap: fold into the overflow series. */
+    f->overflowed++;
+    if (f->overflow_id == NO_SERIES) {
+        for (i = 0; i < f->pub.nlabels && i < 64; i++) {
+            over[i] = STRV(STORE_OVERFLOW_VALUE);
+        }
+        hash = labels_hash(over, f->pub.nlabels);
+        f->overflow_id = series_find(f, over, hash, &slot);
+        if (f->overflow_id == NO_SERIES) {
+            f->overflow_id = series_create(f, over, hash, slot);
+        }
+    }
+    return f->overflow_id;
+}
+
+
+void
+store_add(store_family_t *f, uint32_t id, uint64_t n)
+{
+    f->vals[id >> CHUNK_SHIFT][(id & CHUNK_MASK) * f->stride] += n;
+}
+
+
+void
+store_observe(store_family_t *f, uint32_t id, double raw)
+{
+    uint64_t  *v;
+    double     x, sum;
+    size_t     i, nb;
+
+    v = &f->vals[id >> CHUNK_SHIFT][(id & CHUNK_MASK) * f->stride];
+    nb = f->pub.nbuckets;
+    x = f->pub.divisor > 0 ? raw / f->pub.divisor : raw * f->pub.scale;
+    for (i = 0; i < nb && !(x <= f->pub.buckets[i]); i++) {
+        /* Find the first bucket whose bound is >= x. */
+    }
+    v[i]++;
+    memcpy(&sum, &v[nb + 1], sizeof(sum));
+    sum += raw;
+    memcpy(&v[nb + 1], &sum, sizeof(sum));
+}
+
+
+size_t
+store_family_size(const store_family_t *f)
+{
+    return f->nseries;
+}
+
+
+store_snap_t *
+store_snapshot(store_t *s)
+{
+    store_snap_t    *snap;
+    store_family_t  *f;
+    snap_family_t   *sf;
+    size_t           i, c, n, per;
+
+    snap = calloc(1, sizeof(*snap));
+    if (snap == NULL) {
+        return NULL;
+    }
+    pthread_mutex_lock(&s->lock);
+    snap->fams = calloc(s->nfamilies + 1, sizeof(snap_family_t));
+    if (snap->fams == NULL) {
+        goto err;
+    }
+    for (f = s->first, i = 0; f != NULL; f = f->next, i++) {
+        sf = &snap->fams[i];
+        sf->pub = f->pub;
+        sf->pub.nseries = f->nseries;
+        sf->pub.overflowed = f->overflowed;
+        sf->stride = f->stride;
+        snap->nfams = i + 1;
+        if (f->nseries == 0) {
+            continue;
+        }
+        sf->meta = malloc(f->nchunks * sizeof(series_meta_t *));
+        sf->vals = malloc(f->nseries * f->stride * sizeof(uint64_t));
+        if (sf->meta == NULL || sf->vals == NULL) {
+            goto err;
+        }
+        memcpy(sf->meta, f->meta, f->nchunks * sizeof(series_meta_t *));
+        for (c = 0; c < f->nchunks; c++) {
+            n = f->nseries - c * CHUNK_SERIES;
+            per = n < CHUNK_SERIES ? n : CHUNK_SERIES;
+            memcpy(sf->vals + c * CHUNK_SERIES * f->stride, f->vals[c],
+                   per * f->stride * sizeof(uint64_t));
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return snap;
+
+err:
+    pthread_mutex_unlock(&s->lock);
+    store_snap_free(snap);
+    return NULL;
+}
+
+
+void
+store_snap_free(store_snap_t *snap)
+{
+    size_t  i;
+
+    if (snap == NULL) {
+        return;
+    }
+    for (i = 0; i < snap->nfams; i++) {
+        free(snap->fams[i].meta);
+        free(snap->fams[i].vals);
+    }
+    free(snap->fams);
+    free(snap);
+}
+
+
+size_t
+store_snap_nfamilies(const store_snap_t *snap)
+{
+    return snap->nfams;
+}
+
+
+const store_snap_family_t *
+store_snap_family(const store_snap_t *snap, size_t i)
+{
+    return &snap->fams[i].pub;
+}
+
+
+void
+store_snap_labels(const store_snap_t *snap, size_t i, size_t j,
+    strv_t *values)
+{
+    const snap_family_t  *sf = &snap->fams[i];
+    const char           *p;
+    uint32_t              len;
+    size_t                k;
+
+    p = sf->meta[j >> CHUNK_SHIFT][j & CHUNK_MASK].labels;
+    for (k = 0; k < sf->pub.nlabels; k++) {
+        memcpy(&len, p, sizeof(len));
+        values[k].p = p + sizeof(len);
+        values[k].len = len;
+        p += sizeof(len) + len;
+    }
+}
+
+
+uint64_t
+store_snap_counter(const store_snap_t *snap, size_t i, size_t j)
+{
+    return snap->fams[i].vals[j * snap->fams[i].stride];
+}
+
+
+const uint64_t *
+store_snap_buckets(const store_snap_t *snap, size_t i, size_t j,
+    double *raw_sum)
+{
+    const snap_family_t  *sf = &snap->fams[i];
+    const uint64_t       *v = &sf->vals[j * sf->stride];
+
+    memcpy(raw_sum, &v[sf->pub.nbuckets + 1], sizeof(*raw_sum));
+    return v;
+}
+
+
+static void *
+xcalloc(size_t n, size_t size)
+{
+    void  *p = calloc(n ? n : 1, size);
+
+    if (p == NULL) {
+        abort();
+    }
+    return p;
+}
+
+
+static char *
+xstrdup(const char *s)
+{
+    char  *p = strdup(s);
+
+    if (p == NULL) {
+        abort();
+    }
+    return p;
+}
+
+
+static void
+family_free(store_family_t *f)
+{
+    arena_block_t  *b, *next;
+    size_t          i;
+
+    for (i = 0; i < f->pub.nlabels; i++) {
+        free((char *) f->pub.labels[i]);
+    }
+    free((void *) f->pub.labels);
+    free((void *) f->pub.buckets);
+    free((char *) f->pub.name);
+    free((char *) f->pub.help);
+    for (i = 0; i < f->nsibling_values; i++) {
+        free(f->sibling_values[i]);
+    }
+    free(f->sibling_values);
+    for (i = 0; i < f->nchunks; i++) {
+        free(f->meta[i]);
+        free(f->vals[i]);
+    }
+    free(f->meta);
+    free(f->vals);
+    free(f->index);
+    for (b = f->arena; b != NULL; b = next) {
+        next = b->next;
+        free(b);
+    }
+    free(f);
+}
+
+
+/* Copies the values into the family's arena as (u32 length, bytes)*. */
+static const char *
+arena_pack(store_family_t *f, const strv_t *values)
+{
+    arena_block_t  *b;
+    size_t          need, i, cap;
+    uint32_t        len;
+    char           *p, *start;
+
+    need = 0;
+    for (i = 0; i < f->pub.nlabels; i++) {
+        need += sizeof(uint32_t) + values[i].len;
+    }
+    b = f->arena;
+    if (b == NULL || b->cap - b->used < need) {
+        cap = need > ARENA_BLOCK ? need : ARENA_BLOCK;
+        b = malloc(sizeof(*b) + cap);
+        if (b == NULL) {
+            abort();
+        }
+        b->used = 0;
+        b->cap = cap;
+        b->next = f->arena;
+        f->arena = b;
+    }
+    start = p = b->data + b->used;
+    for (i = 0; i < f->pub.nlabels; i++) {
+        len = (uint32_t) values[i].len;
+        memcpy(p, &len, sizeof(len));
+        if (len) {
+            memcpy(p + sizeof(len), values[i].p, len);
+        }
+        p += sizeof(len) + len;
+    }
+    b->used += need;
+    return start;
+}
+
+
+static uint64_t
+labels_hash(const strv_t *values, size_t n)
+{
+    uint64_t  h = 0x243f6a8885a308d3ULL;
+    size_t    i;
+
+    for (i = 0; i < n; i++) {
+        h = hash_bytes(values[i].p, values[i].len, h + i);
+    }
+    return h;
+}
+
+
+static int
+labels_equal(const char *packed, const strv_t *values, size_t n)
+{
+    uint32_t  len;
+    size_t    i;
+
+    for (i = 0; i < n; i++) {
+        memcpy(&len, packed, sizeof(len));
+        packed += sizeof(len);
+        if (len != values[i].len
+            || (len && memcmp(packed, values[i].p, len) != 0))
+        {
+            return 0;
+        }
+        packed += len;
+    }
+    return 1;
+}
+
+
+/* Returns the series id, or NO_SERIES with *slot set to the free index
+ * slot where it belongs. */
+static uint32_t
+series_find(store_family_t *f, const strv_t *values, uint64_t hash,
+    size_t *slot)
+{
+    size_t          mask = f->index_cap - 1, i;
+    uint32_t        id;
+    series_meta_t  *m;
+
+    for (i = hash & mask; ; i = (i + 1) & mask) {
+        id = f->index[i];
+        if (id == NO_SERIES) {
+            *slot = i;
+            return NO_SERIES;
+        }
+        m = &f->meta[id >> CHUNK_SHIFT][id & CHUNK_MASK];
+        if (m->hash == hash && labels_equal(m->labels, values, f->pub.nlabels)) {
+            return id;
+        }
+    }
+}
+
+
+static uint32_t
+series_create(store_family_t *f, const strv_t *values, uint64_t hash,
+    size_t slot)
+{
+    uint32_t         id = (uint32_t) f->nseries;
+    size_t           c = id >> CHUNK_SHIFT;
+    series_meta_t  **meta;
+    uint64_t       **vals;
+
+    if (c == f->nchunks) {
+        meta = realloc(f->meta, (c + 1) * sizeof(*meta));
+        if (meta == NULL) {
+            abort();
+        }
+        f->meta = meta;
+        vals = realloc(f->vals, (c + 1) * sizeof(*vals));
+        if (vals == NULL) {
+            abort();
+        }
+        f->vals = vals;
+        f->meta[c] = xcalloc(CHUNK_SERIES, sizeof(series_meta_t));
+        f->vals[c] = xcalloc(CHUNK_SERIES * f->stride, sizeof(uint64_t));
+        f->nchunks++;
+    }
+    f->meta[c][id & CHUNK_MASK].hash = hash;
+    f->meta[c][id & CHUNK_MASK].labels = arena_pack(f, values);
+    f->index[slot] = id;
+    f->nseries++;
+
+    /* Keep the load factor at or below one half. */
+    if (f->nseries * 2 > f->index_cap && index_grow(f) != 0) {
+        abort();
+    }
+    return id;
+}
+
+
+static int
+index_grow(store_family_t *f)
+{
+    uint32_t  *index;
+    size_t     cap = f->index_cap * 2, mask = cap - 1, i, j;
+    uint32_t   id;
+
+    index = malloc(cap * sizeof(uint32_t));
+    if (index == NULL) {
+        return -1;
+    }
+    memset(index, 0xff, cap * sizeof(uint32_t));
+    for (i = 0; i < f->index_cap; i++) {
+        id = f->index[i];
+        if (id == NO_SERIES) {
+            continue;
+        }
+        j = f->meta[id >> CHUNK_SHIFT][id & CHUNK_MASK].hash & mask;
+        while (index[j] != NO_SERIES) {
+            j = (j + 1) & mask;
+        }
+        index[j] = id;
+    }
+    free(f->index);
+    f->index = index;
+    f->index_cap = cap;
+    return 0;
+}
+
+
+/* Creates, at zero, the series that differ from values only in the
+ * sibling label, taking each of the configured sibling values. */
+static void
+siblings_create(store_family_t *f, const strv_t *values)
+{
+    strv_t    v[64];
+    uint64_t  hash;
+    size_t    i, slot, n = f->pub.nlabels;
+
+    if (n > 64) {
+        return;
+    }
+    memcpy(v, values, n * sizeof(strv_t));
+    for (i = 0; i < f->nsibling_values; i++) {
+        if (f->max_series != 0 && f->nseries >= f->max_series) {
+            return;
+        }
+        v[f->sibling_label].p = f->sibling_values[i];
+        v[f->sibling_label].len = strlen(f->sibling_values[i]);
+        hash = labels_hash(v, n);
+        if (series_find(f, v, hash, &slot) == NO_SERIES) {
+            series_create(f, v, hash, slot);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+/* store.h - Metric families and their labelled series.
+ *
+ * A store holds families (counters and histograms); a family maps label
+ * value tuples to series.  The ingest thread updates series while holding
+ * store_lock() for a batch of lines; a scrape takes store_snapshot(),
+ * which copies every value under the same lock, so that it never sees a
+ * torn histogram and never holds the lock while encoding.
+ *
+ * Series are never removed while the store lives, so the label bytes a
+ * snapshot points to stay valid until store_destroy().  A family holds at
+ * most max_series series; further label sets fold into one series whose
+ * label values are all "__overflow__", so sums stay exact.
+ */
+
+#ifndef GWLOG_STORE_H
+#define GWLOG_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parsers/strv.h"
+
+
+/* Types */
+
+typedef enum {
+    STORE_COUNTER = 0,
+    STORE_HISTOGRAM
+} store_type_t;
+
+typedef struct store store_t;                   /* opaque */
+typedef struct store_family store_family_t;     /* opaque */
+typedef struct store_snap store_snap_t;         /* opaque */
+
+typedef struct {
+    const char          *name;
+    const char          *help;
+    store_type_t         type;
+    const char *const   *labels;                /* label names */
+    size_t               nlabels;
+    const double        *buckets;               /* histogram upper bounds */
+    size_t               nbuckets;
+    double               scale;                 /* observed = raw * scale */
+    uint64_t             max_series;            /* 0: no limit */
+    int                  sibling_label;         /* -1: none */
+    const char *const   *sibling_values;
+    size_t               nsibling_values;
+} store_family_def_t;
+
+/* One family of a snapshot, for the encoder. */
+typedef struct {
+    const char          *name;
+    const char          *help;
+    store_type_t         type;
+    const char *const   *labels;
+    size_t               nlabels;
+    const double        *buckets;               /* upper bounds */
+    size_t               nbuckets;              /* without +Inf */
+    double               divisor;               /* sum = raw_sum / divisor */
+    double               scale;                 /*   or raw_sum * scale */
+    size_t               nseries;
+    uint64_t             overflowed;            /* increments folded */
+} store_snap_family_t;
+
+
+/* Macros */
+
+#define STORE_OVERFLOW_VALUE  "__overflow__"
+
+
+/* Prototypes */
+
+store_t *store_create(void);
+
+/* Frees the store, its families and every series.  No snapshot of it may
+ * be in use.  store_destroy(NULL) is a no-op. */
+void store_destroy(store_t *s);
+
+/* Adds a family; every string and array in def is copied.  Returns NULL
+ * on allocation failure.  The store owns the family. */
+store_family_t *store_family_add(store_t *s, const store_family_def_t *def);
+
+void store_lock(store_t *s);
+void store_unlock(store_t *s);
+
+/* Returns the id of the series with these label values (one per label),
+ * creating it (and its siblings) if needed.  Caller holds the lock.  The
+ * values are copied when a series is created. */
+uint32_t store_series(store_family_t *f, const strv_t *values);
+
+/* Adds n to a counter series.  Caller holds the lock. */
+void store_add(store_family_t *f, uint32_t id, uint64_t n);
+
+/* Observes raw (before scale) into a histogram series.  raw is finite.
+ * Caller holds the lock. */
+void store_observe(store_family_t *f, uint32_t id, double raw);
+
+/* Number of series in f (caller holds the lock, or accepts a stale
+ * value). */
+size_t store_family_size(const store_family_t *f);
+
+/* Copies every value under the lock.  The snapshot is owned by the caller
+ * (free with store_snap_free()) and must not outlive the store. */
+store_snap_t *store_snapshot(store_t *s);
+void store_snap_free(store_snap_t *snap);
+
+size_t store_snap_nfamilies(const store_snap_t *snap);
+const store_snap_family_t *store_snap_family(const store_snap_t *snap,
+    size_t i);
+
+/* Label values of series j of family i: nlabels views, valid until
+ * store_destroy(). */
+void store_snap_labels(const store_snap_t *snap, size_t i, size_t j,
+    strv_t *values);
+
+/* Counter value, or for a histogram: bucket counts (non-cumulative,
+ * nbuckets + 1 with +Inf last) and the raw sum. */
+uint64_t store_snap_counter(const store_snap_t *snap, size_t i, size_t j);
+const uint64_t *store_snap_buckets(const store_snap_t *snap, size_t i,
+    size_t j, double *raw_sum);
+
+#endif /* GWLOG_STORE_H */
