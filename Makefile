@@ -100,7 +100,7 @@ unit: $(BUILD)/check_gwlog
 	@cd tests && ../$(BUILD)/check_gwlog
 
 integration: all
-	@tests/integration.sh
+	@python3 tests/integration.py
 
 bench: deps
 	@$(MAKE) --no-print-directory all
