@@ -41,8 +41,8 @@ typedef struct {
 typedef enum {
     JSON_OK = 0,
     JSON_ERR_EMPTY = -1,            /* nothing but whitespace */
-    JSON_ERR_NOT_OBJECT = -2,       /* valid start, but not an object */
-    JSON_ERR_TRUNCATED = -3,        /* input ended inside the object */
+    JSON_ERR_NOT_OBJECT = -2,       /* valid JSON, but not an object */
+    JSON_ERR_TRUNCATED = -3,        /* input ended before the text did */
     JSON_ERR_SYNTAX = -4,           /* anything else that is not JSON */
     JSON_ERR_TOO_DEEP = -5          /* nesting beyond JSON_MAX_DEPTH */
 } json_err_t;
@@ -53,7 +53,7 @@ typedef struct json_keys json_keys_t;
 
 /* Macros */
 
-#define JSON_MAX_DEPTH  512
+#define JSON_MAX_DEPTH  512             /* the top-level object is 1 */
 
 
 /* Prototypes */

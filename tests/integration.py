@@ -192,6 +192,26 @@ class Daemon:
         return rc
 
 
+def histogram_problems(body):
+    """Buckets must be cumulative and le="+Inf" equal to _count."""
+    buckets, counts, problems = {}, {}, []
+    for line in body.splitlines():
+        m = re.match(r'(\w+)_bucket\{(.*),le="([^"]+)"\} (\S+)$', line)
+        if m:
+            buckets.setdefault((m.group(1), m.group(2)), []).append(
+                (m.group(3), float(m.group(4))))
+            continue
+        m = re.match(r'(\w+)_count\{(.*)\} (\S+)$', line)
+        if m:
+            counts[(m.group(1), m.group(2))] = float(m.group(3))
+    for key, bs in buckets.items():
+        values = [v for _, v in bs]
+        if values != sorted(values) or bs[-1][0] != "+Inf" \
+                or counts.get(key) != values[-1]:
+            problems.append("%s{%s}" % key)
+    return problems
+
+
 def count_lines(files):
     return sum(open(f, "rb").read().count(b"\n") for f in files)
 
@@ -235,8 +255,13 @@ def live_tests():
     second = d + "/b.log"
     w2 = subprocess.Popen([LOGGEN, "--rate=2000", "--lines=4000", "--seed=22",
                            "--output=" + second])
-    w1.wait()
-    w2.wait()
+    # Scrapes while the writers run: no histogram may ever look torn.
+    scrapes, torn = 0, []
+    while w1.poll() is None or w2.poll() is None:
+        torn += histogram_problems(dm.get()[2].decode())
+        scrapes += 1
+    check("live: no torn histogram in %d scrapes during ingestion" % scrapes,
+          scrapes > 0 and not torn, "; ".join(torn[:3]))
     files = [first, second]
     want = count_lines(files)
     deadline = time.time() + 15

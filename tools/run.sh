@@ -15,6 +15,7 @@ rate=${RATE:-200}
 port=${addr##*:}
 
 mkdir -p "$dir/dims"
+: > "$dir/access.log"                       # a fresh log each run
 build/loggen --dims-dir="$dir/dims"
 build/loggen --rate="$rate" --awkward --garbage=0.01 --output="$dir/access.log" &
 gen=$!
