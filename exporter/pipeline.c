@@ -83,6 +83,7 @@ struct pipeline {
     size_t               nvars;         /* fields + provided columns */
     int                 *var_table;     /* per variable beyond the fields */
     int                 *var_col;
+    int                (*dim_keys)[MAX_LABELS]; /* per table: key fields */
 
     int                 *required;
     cond_t             **filters;
@@ -157,12 +158,13 @@ pipeline_create(const cfg_t *cfg, store_t *store, dims_t *dims, char *err,
     p->val = zalloc(p->nvars, sizeof(strv_t));
     p->row_stamp = zalloc(cfg->ndims, sizeof(uint32_t));
     p->row = zalloc(cfg->ndims, sizeof(strv_t *));
+    p->dim_keys = zalloc(cfg->ndims, sizeof(*p->dim_keys));
     p->required = zalloc(cfg->nrequired, sizeof(int));
     p->filters = zalloc(cfg->nfilters, sizeof(cond_t *));
     p->filter_ids = zalloc(cfg->nfilters, sizeof(uint32_t));
     p->fams = zalloc(cfg->nmetrics, sizeof(family_t));
     if (!p->fields || !p->keys || !p->var_table || !p->var_col || !p->stamp
-        || !p->present || !p->val || !p->row_stamp || !p->row
+        || !p->present || !p->val || !p->row_stamp || !p->row || !p->dim_keys
         || !p->required || !p->filters || !p->filter_ids || !p->fams)
     {
         snprintf(err, errlen, "out of memory");
@@ -174,6 +176,21 @@ pipeline_create(const cfg_t *cfg, store_t *store, dims_t *dims, char *err,
         for (j = 0; j < cfg->dims[i].nprovides; j++, v++) {
             p->var_table[v] = (int) i;
             p->var_col[v] = (int) j;
+        }
+        if (cfg->dims[i].nkeys > MAX_LABELS) {
+            snprintf(err, errlen, "%s:%d: more than %d key columns", cfg->file,
+                     cfg->dims[i].line, MAX_LABELS);
+            goto err;
+        }
+        for (j = 0; j < cfg->dims[i].nkeys; j++) {
+            p->dim_keys[i][j] = config_field_index(cfg,
+                                                   cfg->dims[i].key_fields[j]);
+            if (p->dim_keys[i][j] < 0) {
+                snprintf(err, errlen, "%s:%d: key \"%s\" is not a field",
+                         cfg->file, cfg->dims[i].line,
+                         cfg->dims[i].key_fields[j]);
+                goto err;
+            }
         }
     }
 
@@ -269,6 +286,7 @@ pipeline_destroy(pipeline_t *p)
     free(p->val);
     free(p->row_stamp);
     free(p->row);
+    free(p->dim_keys);
     free(p->required);
     free(p->filters);
     free(p->filter_ids);
@@ -722,9 +740,7 @@ var_get(void *ctx, int var, strv_t *v)
             if (p->row_stamp[t] != p->gen) {
                 p->row_stamp[t] = p->gen;
                 for (k = 0; k < d->nkeys && ok; k++) {
-                    ok = var_get(p, config_field_index(p->cfg,
-                                                       d->key_fields[k]),
-                                 &p->tmp_keys[k]);
+                    ok = var_get(p, p->dim_keys[t][k], &p->tmp_keys[k]);
                 }
                 p->row[t] = ok ? dims_lookup(p->dims, t, p->tmp_keys) : NULL;
             }

@@ -312,6 +312,31 @@ def live_tests():
           dm.lines_total() == before + 50,
           "%d new lines" % (dm.lines_total() - before))
 
+    # A dimension CSV that changes is reloaded by the running exporter.
+    line = (b'{"Product":"reloadtest","HttpCode":"200","LocalIp":"10.9.9.9",'
+            b'"RequestContent":"RegionId=r1"}\n')
+    series = ('gw_product_requests_total{product="reloadtest",region_id="%s",'
+              'biz_region_id="r1",code_class="2xx"}')
+
+    def wait_value(name, want):
+        deadline = time.time() + 5
+        while dm.value(name) != want and time.time() < deadline:
+            time.sleep(0.05)
+        return dm.value(name)
+
+    with open(first, "ab") as f:
+        f.write(line)
+    got_before = wait_value(series % "unknown", 1)
+    with open(d + "/dims/gateway_cluster.csv", "ab") as f:
+        f.write(b"10.9.9.9,pop-region-r-new,r-new\n")
+    time.sleep(1.5)
+    with open(first, "ab") as f:
+        f.write(line)
+    got_after = wait_value(series % "r-new", 1)
+    check("live: changed dimension CSV reloaded (miss -> unknown, then hit)",
+          got_before == 1 and got_after == 1,
+          "unknown=%s r-new=%s" % (got_before, got_after))
+
     t0 = time.time()
     rc = dm.stop()
     check("live: SIGTERM exits 0 promptly", rc == 0,
