@@ -52,18 +52,25 @@ void
 buf_printf(buf_t *b, const char *fmt, ...)
 {
     va_list  ap;
+    size_t   room;
     int      n;
 
+    buf_reserve(b, 64);
+    room = b->cap - b->len;
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    n = vsnprintf(b->p + b->len, room, fmt, ap);
     va_end(ap);
     if (n < 0) {
+        b->p[b->len] = '\0';
         return;
     }
-    buf_reserve(b, (size_t) n);
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t) n + 1, fmt, ap);
-    va_end(ap);
+    if ((size_t) n >= room) {
+        /* Did not fit: grow to the size it told us, then format again. */
+        buf_reserve(b, (size_t) n);
+        va_start(ap, fmt);
+        vsnprintf(b->p + b->len, (size_t) n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t) n;
 }
 

@@ -2,6 +2,7 @@
 
 #include "exporter/expo.h"
 
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 static void write_labels(buf_t *b, const store_snap_family_t *f,
     const strv_t *values, const char *le);
 static void write_u64(buf_t *b, uint64_t v);
+static int reads_back(uint64_t m, int e, double a);
+static size_t format_digits(char *out, int neg, uint64_t m, int e);
 
 
 void
@@ -114,7 +117,10 @@ expo_write_label_value(buf_t *b, const char *p, size_t len)
 size_t
 expo_format_double(char *out, double v)
 {
-    int  prec, n = 0;
+    char        digits[24];
+    uint64_t    m, cand[3];
+    double      a = fabs(v);
+    int         prec, e10, i, n;
 
     if (isnan(v)) {
         return (size_t) snprintf(out, EXPO_DOUBLE_LEN, "NaN");
@@ -125,14 +131,95 @@ expo_format_double(char *out, double v)
     if (v == 0) {
         return (size_t) snprintf(out, EXPO_DOUBLE_LEN, signbit(v) ? "-0" : "0");
     }
-    /* %.15g is already the shortest form when one of 15 digits or fewer
-     * exists; otherwise take 16 or 17 digits, whichever reads back. */
-    for (prec = 15; prec <= 17; prec++) {
-        n = snprintf(out, EXPO_DOUBLE_LEN, "%.*g", prec, v);
-        if (strtod(out, NULL) == v) {
-            break;
+
+    /* The shortest digit string that reads back as v.  For normal numbers
+     * a string of 15 digits or fewer exists only if rounding to 15 digits
+     * finds it (2^-53 < 10^-15 / 2), so the search starts there; near a
+     * power of two the nearest 16-digit string may miss while a neighbour
+     * reads back, so neighbours are tried too.  Subnormals have fewer bits
+     * and search from one digit. */
+    for (prec = a < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
+        snprintf(digits, sizeof(digits), "%.*e", prec - 1, a);
+        m = 0;
+        for (i = 0; digits[i] != 'e'; i++) {
+            if (digits[i] != '.') {
+                m = m * 10 + (uint64_t) (digits[i] - '0');
+            }
+        }
+        e10 = atoi(&digits[i + 1]);
+        cand[0] = m;
+        cand[1] = m + 1;
+        cand[2] = m - 1;
+        for (i = 0; i < (prec >= 16 || a < DBL_MIN ? 3 : 1); i++) {
+            if (reads_back(cand[i], e10 - prec + 1, a)) {
+                return format_digits(out, v < 0, cand[i], e10 - prec + 1);
+            }
         }
     }
+    n = snprintf(out, EXPO_DOUBLE_LEN, "%.17g", v);
+    return (size_t) n;
+}
+
+
+/* Whether m * 10^e parses back to a. */
+static int
+reads_back(uint64_t m, int e, double a)
+{
+    char  tmp[48];
+
+    if (m == 0) {
+        return 0;
+    }
+    snprintf(tmp, sizeof(tmp), "%" PRIu64 "e%d", m, e);
+    return strtod(tmp, NULL) == a;
+}
+
+
+/* Writes (neg ? -1 : 1) * m * 10^e as Python's repr() spells a float:
+ * positional for exponents -4 to 15, else d.ddde+XX; no trailing zeros. */
+static size_t
+format_digits(char *out, int neg, uint64_t m, int e)
+{
+    char    d[24];
+    int     nd, e10, i, n = 0, pos;
+
+    while (m % 10 == 0) {
+        m /= 10;
+        e++;
+    }
+    nd = snprintf(d, sizeof(d), "%" PRIu64, m);
+    e10 = e + nd - 1;                       /* exponent of the first digit */
+    if (neg) {
+        out[n++] = '-';
+    }
+    if (e10 < -4 || e10 >= 16) {
+        out[n++] = d[0];
+        if (nd > 1) {
+            out[n++] = '.';
+            memcpy(out + n, d + 1, (size_t) nd - 1);
+            n += nd - 1;
+        }
+        n += snprintf(out + n, EXPO_DOUBLE_LEN - (size_t) n, "e%c%02d",
+                      e10 < 0 ? '-' : '+', abs(e10));
+        return (size_t) n;
+    }
+    if (e10 < 0) {
+        out[n++] = '0';
+        out[n++] = '.';
+        for (i = 0; i < -e10 - 1; i++) {
+            out[n++] = '0';
+        }
+        memcpy(out + n, d, (size_t) nd);
+        n += nd;
+    } else {
+        for (i = 0, pos = 0; i <= e10 || pos < nd; i++) {
+            if (i == e10 + 1) {
+                out[n++] = '.';
+            }
+            out[n++] = pos < nd ? d[pos++] : '0';
+        }
+    }
+    out[n] = '\0';
     return (size_t) n;
 }
 

@@ -149,6 +149,14 @@ tail_one_shot(tail_t *t)
                 continue;
             }
             for (k = 0; k < g.gl_pathc; k++) {
+                if (stat(g.gl_pathv[k], &st) != 0 || !S_ISREG(st.st_mode)) {
+                    if (!has_glob(in->paths[j])) {
+                        log_error("input %s is not a regular file",
+                                  in->paths[j]);
+                        rc = -1;
+                    }
+                    continue;               /* a directory, a fifo... */
+                }
                 f = file_add(t, g.gl_pathv[k], i);
                 if (f == NULL || f->fd >= 0) {
                     continue;               /* matched twice */

@@ -12,6 +12,7 @@
 
 #include "exporter/log.h"
 #include "labels/hash.h"
+#include "parsers/utf8.h"
 
 
 #define MAX_COLUMNS  64
@@ -178,13 +179,16 @@ dims_loads(const dims_t *d, size_t t)
 
 
 /* Reads the table's file; on success replaces its rows, otherwise keeps
- * the old ones.  A missing file empties the table. */
+ * the old ones.  A missing file empties the table.  Either way the file's
+ * identity is remembered, so a file that fails to load is tried again only
+ * once it changes.  Invalid UTF-8 is repaired (U+FFFD) before parsing: a
+ * CSV value becomes a label value. */
 static void
 table_load(table_t *t)
 {
     struct stat  st;
     rows_t       rows;
-    char        *data = NULL;
+    char        *data = NULL, *fixed;
     ssize_t      r;
     size_t       got = 0;
     int          fd;
@@ -205,8 +209,16 @@ table_load(table_t *t)
         log_error("open() of %s failed: %s", t->path, strerror(errno));
         return;
     }
-    if (fstat(fd, &st) != 0 || (data = malloc((size_t) st.st_size + 1)) == NULL) {
-        log_error("cannot read %s: %s", t->path, strerror(errno));
+    if (fstat(fd, &st) != 0) {
+        log_error("fstat() of %s failed: %s", t->path, strerror(errno));
+        close(fd);
+        return;
+    }
+    t->st = st;
+    t->have_st = 1;
+    data = malloc((size_t) st.st_size + 1);
+    if (data == NULL) {
+        log_error("dimension table %s: out of memory", t->cfg->name);
         close(fd);
         return;
     }
@@ -221,6 +233,18 @@ table_load(table_t *t)
         got += (size_t) r;
     }
     close(fd);
+
+    if (utf8_valid_prefix(data, got) < got) {
+        fixed = malloc(got * 3 + 1);
+        if (fixed == NULL) {
+            free(data);
+            log_error("dimension table %s: out of memory", t->cfg->name);
+            return;
+        }
+        got = utf8_repair(data, got, fixed, got * 3);
+        free(data);
+        data = fixed;
+    }
     data[got] = '\0';
 
     if (rows_parse(t, data, got, &rows) != 0) {
@@ -229,8 +253,6 @@ table_load(table_t *t)
     }
     rows_free(&t->rows);
     t->rows = rows;
-    t->st = st;
-    t->have_st = 1;
     t->loads++;
     log_info("dimension table %s: loaded %zu rows from %s", t->cfg->name,
              rows.n, t->path);
@@ -266,11 +288,11 @@ rows_parse(table_t *t, char *data, size_t len, rows_t *out)
                                          : c->provides[i - c->nkeys];
 
         colidx[i] = -1;
-        for (k = 0; k < ncols; k++) {
+        for (k = 0; k < ncols && colidx[i] < 0; k++) {
             if (cells[k].len == strlen(want)
                 && memcmp(cells[k].p, want, cells[k].len) == 0)
             {
-                colidx[i] = (int) k;
+                colidx[i] = (int) k;            /* the first one wins */
             }
         }
         if (colidx[i] < 0) {

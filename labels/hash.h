@@ -36,7 +36,9 @@ hash_bytes(const void *p, size_t len, uint64_t seed)
         len -= 8;
     }
     w = 0;
-    memcpy(&w, s, len);
+    if (len > 0) {
+        memcpy(&w, s, len);
+    }
     h = (h ^ hash_mix(w ^ len)) * 0x9e3779b97f4a7c15ULL;
     return hash_mix(h);
 }

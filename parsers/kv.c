@@ -12,7 +12,7 @@ kv_find(strv_t s, strv_t key, strv_t sep, strv_t assign, strv_t *value)
     const char  *p = s.p, *end = s.p + s.len, *next, *eq;
     size_t       n;
 
-    if (sep.len == 0 || assign.len == 0) {
+    if (s.p == NULL || sep.len == 0 || assign.len == 0) {
         return 0;
     }
     while (p <= end) {

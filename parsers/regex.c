@@ -91,7 +91,7 @@ regex_expand(const pcre2_code *re, strv_t s, pcre2_match_data *md,
             memcpy(name, p + 1, len);
             name[len] = '\0';
             if (strspn(name, "0123456789") == len) {
-                g = strtol(name, NULL, 10);
+                g = len <= 6 ? strtol(name, NULL, 10) : -1;
             } else {
                 num = pcre2_substring_number_from_name(re, (PCRE2_SPTR) name);
                 g = num > 0 ? num : -1;
@@ -110,7 +110,7 @@ regex_expand(const pcre2_code *re, strv_t s, pcre2_match_data *md,
             out[n++] = '$';
             continue;
         }
-        if (g < 0 || (uint32_t) g >= npairs || ov[2 * g] == PCRE2_UNSET) {
+        if (g < 0 || g >= (long) npairs || ov[2 * g] == PCRE2_UNSET) {
             continue;
         }
         len = ov[2 * g + 1] - ov[2 * g];
