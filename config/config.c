@@ -137,6 +137,14 @@ static int cfg_set_positive(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
     const cfg_cmd_t *cmd);
 static int cfg_set_var(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
     const cfg_cmd_t *cmd);
+static int cfg_set_bool(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
+    const cfg_cmd_t *cmd);
+static int cfg_set_duration(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
+    const cfg_cmd_t *cmd);
+static int cfg_set_tail(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
+    const cfg_cmd_t *cmd);
+static int cfg_set_rotated(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
+    const cfg_cmd_t *cmd);
 
 static int cfg_set_inputs(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
     const cfg_cmd_t *cmd);
@@ -232,6 +240,21 @@ static const cfg_cmd_t cfg_top_cmds[] = {
     { "metrics", cfg_set_metrics, CFG_REQUIRED, 0, 0, 0, NULL },
     { "max_line_bytes", cfg_set_size, 0,
       offsetof(cfg_t, max_line_bytes), 0, 0, NULL },
+    { "event_time", cfg_set_var, 0, offsetof(cfg_t, event_time), 0, 0, NULL },
+    { "tail", cfg_set_tail, 0, 0, 0, 0, NULL },
+    cfg_null_cmd
+};
+
+static const cfg_cmd_t cfg_tail_cmds[] = {
+    { "poll", cfg_set_bool, 0, offsetof(cfg_tail_t, poll), 0, 0, NULL },
+    { "poll_interval", cfg_set_duration, 0,
+      offsetof(cfg_tail_t, poll_interval), 0, 0, NULL },
+    { "max_open_files", cfg_set_u64, 0,
+      offsetof(cfg_tail_t, max_open_files), 0, 0, NULL },
+    { "rotate_wait", cfg_set_duration, 0,
+      offsetof(cfg_tail_t, rotate_wait), 0, 0, NULL },
+    { "checkpoint_interval", cfg_set_duration, 0,
+      offsetof(cfg_tail_t, checkpoint_interval), 0, 0, NULL },
     cfg_null_cmd
 };
 
@@ -245,6 +268,10 @@ static const cfg_cmd_t cfg_input_cmds[] = {
       offsetof(cfg_input_t, regex), 0, 0, NULL },
     { "start_at", cfg_set_enum, 0,
       offsetof(cfg_input_t, start_at), 0, 0, cfg_starts },
+    { "rotated", cfg_set_rotated,
+      CFG_NONEMPTY | CFG_NONEMPTY_ITEMS | CFG_ONE_OR_LIST,
+      offsetof(cfg_input_t, rotated), offsetof(cfg_input_t, nrotated),
+      0, NULL },
     cfg_null_cmd
 };
 
@@ -437,9 +464,11 @@ config_free(cfg_t *cfg)
 
     for (i = 0; i < cfg->ninputs; i++) {
         cfg_free_strs(cfg->inputs[i].paths, cfg->inputs[i].npaths);
+        cfg_free_strs(cfg->inputs[i].rotated, cfg->inputs[i].nrotated);
         free(cfg->inputs[i].regex);
     }
     free(cfg->inputs);
+    free(cfg->event_time);
 
     for (i = 0; i < cfg->nfields; i++) {
         cfg_field_t *f = &cfg->fields[i];
@@ -570,6 +599,10 @@ cfg_load(const char *file, const char *basedir, const char *yaml,
         goto err;
     }
     cfg->max_line_bytes = CFG_DEFAULT_MAX_LINE_BYTES;
+    cfg->tail.poll_interval = CFG_DEFAULT_POLL_INTERVAL;
+    cfg->tail.max_open_files = CFG_DEFAULT_MAX_OPEN_FILES;
+    cfg->tail.rotate_wait = CFG_DEFAULT_ROTATE_WAIT;
+    cfg->tail.checkpoint_interval = CFG_DEFAULT_CHECKPOINT;
 
     ctx.file = file;
     ctx.basedir = basedir;
@@ -1184,6 +1217,121 @@ cfg_set_var(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
         return -1;
     }
     return cfg_check_var(ctx, val, *out);
+}
+
+
+/* true or false (int member). */
+static int
+cfg_set_bool(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
+    const cfg_cmd_t *cmd)
+{
+    const char  *t;
+    int          b;
+
+    if (val->type != YAML_SCALAR_NODE) {
+        return cfg_error(ctx, val, "\"%s\": expected true or false, found %s",
+                         cmd->name, cfg_kind(val));
+    }
+    t = cfg_text(val);
+    if (strcmp(t, "true") == 0) {
+        b = 1;
+    } else if (strcmp(t, "false") == 0) {
+        b = 0;
+    } else {
+        return cfg_error(ctx, val, "\"%s\": expected true or false, found "
+                         "\"%s\"", cmd->name, t);
+    }
+    *(int *) ((char *) conf + cmd->offset) = b;
+    return 0;
+}
+
+
+/* A duration: a Prometheus-style "250ms", "5s", "1m", "1h", or a plain
+ * number of seconds; greater than 0 (double member, seconds). */
+static int
+cfg_set_duration(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
+    const cfg_cmd_t *cmd)
+{
+    static const struct { const char *unit; double s; } units[] = {
+        { "ms", 0.001 }, { "s", 1 }, { "m", 60 }, { "h", 3600 }
+    };
+    const char  *t;
+    char        *end;
+    double       v;
+    size_t       i;
+
+    if (val->type != YAML_SCALAR_NODE) {
+        return cfg_error(ctx, val, "\"%s\": expected a duration, found %s",
+                         cmd->name, cfg_kind(val));
+    }
+    t = cfg_text(val);
+    v = strtod(t, &end);
+    if (end == t || !isfinite(v)) {
+        goto bad;
+    }
+    if (*end != '\0') {
+        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+            if (strcmp(end, units[i].unit) == 0) {
+                v *= units[i].s;
+                break;
+            }
+        }
+        if (i == sizeof(units) / sizeof(units[0])) {
+            goto bad;
+        }
+    }
+    if (!(v > 0)) {
+        return cfg_error(ctx, val, "\"%s\": must be greater than 0",
+                         cmd->name);
+    }
+    *(double *) ((char *) conf + cmd->offset) = v;
+    return 0;
+
+bad:
+    return cfg_error(ctx, val, "\"%s\": expected a duration such as 250ms, "
+                     "5s or 1m, found \"%s\"", cmd->name, t);
+}
+
+
+/* tail: a map of tailing options.  conf: cfg_t. */
+static int
+cfg_set_tail(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
+    const cfg_cmd_t *cmd)
+{
+    cfg_t  *cfg = conf;
+
+    (void) cmd;
+    if (cfg_parse_map(ctx, val, val, cfg_tail_cmds, "tail", &cfg->tail)
+        != 0)
+    {
+        return -1;
+    }
+    if (cfg->tail.max_open_files == 0) {
+        return cfg_error(ctx, val, "\"max_open_files\": must be at least 1");
+    }
+    return 0;
+}
+
+
+/* rotated: patterns where rotated copies of a file go; each must hold
+ * "{path}" (the file's path). */
+static int
+cfg_set_rotated(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
+    const cfg_cmd_t *cmd)
+{
+    cfg_input_t  *in = conf;
+    size_t        i;
+
+    if (cfg_set_strs(ctx, val, conf, cmd) != 0) {
+        return -1;
+    }
+    for (i = 0; i < in->nrotated; i++) {
+        if (strstr(in->rotated[i], "{path}") == NULL) {
+            return cfg_error(ctx, val, "\"rotated\": pattern \"%s\" must "
+                             "contain {path}", in->rotated[i]);
+        }
+    }
+    return 0;
 }
 
 

@@ -36,8 +36,19 @@ typedef struct {
     cfg_format_t    format;
     char           *regex;          /* PCRE2 with named groups (regex only) */
     cfg_start_t     start_at;       /* for files seen for the first time */
+    char          **rotated;        /* where rotated copies go: "{path}.1" */
+    size_t          nrotated;
     int             line;
 } cfg_input_t;
+
+/* How files are followed and how often state is saved (top-level "tail"). */
+typedef struct {
+    int             poll;           /* stat() polling instead of inotify */
+    double          poll_interval;  /* seconds between polls */
+    uint64_t        max_open_files; /* idle files beyond are closed */
+    double          rotate_wait;    /* seconds a rotated-away file is read */
+    double          checkpoint_interval;    /* seconds */
+} cfg_tail_t;
 
 typedef enum {
     CFG_XFORM_NONE = 0,
@@ -159,6 +170,8 @@ typedef struct {
     size_t           nmetrics;
 
     size_t           max_line_bytes;    /* default 1 MiB */
+    char            *event_time;        /* field: unix time of a line */
+    cfg_tail_t       tail;
 } cfg_t;
 
 
@@ -166,6 +179,10 @@ typedef struct {
 
 #define CFG_DEFAULT_MAX_SERIES      100000
 #define CFG_DEFAULT_MAX_LINE_BYTES  (1024 * 1024)
+#define CFG_DEFAULT_POLL_INTERVAL   0.25
+#define CFG_DEFAULT_MAX_OPEN_FILES  1024
+#define CFG_DEFAULT_ROTATE_WAIT     10.0
+#define CFG_DEFAULT_CHECKPOINT      5.0
 #define CFG_ERRLEN                  512
 
 

@@ -28,6 +28,7 @@ buf_reserve(buf_t *b, size_t n)
     }
     b->p = p;
     b->cap = cap;
+    b->p[b->len] = '\0';
 }
 
 

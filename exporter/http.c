@@ -237,11 +237,18 @@ accepts_gzip(struct MHD_Connection *conn)
         }
         n = strcspn(p, " \t;,");
         if (n == 4 && strncasecmp(p, "gzip", 4) == 0) {
-            q = memchr(p, ';', (size_t) (end - p));
-            if (q != NULL && (q = strstr(q, "q=")) != NULL && q < end
-                && strtod(q + 2, NULL) == 0)
+            /* A q of 0 refuses it; the parameter name is case-blind. */
+            for (q = memchr(p, ';', (size_t) (end - p)); q != NULL && q < end;
+                 q = memchr(q + 1, ';', (size_t) (end - q - 1)))
             {
-                return 0;
+                const char  *v = q + 1;
+
+                while (*v == ' ' || *v == '\t') {
+                    v++;
+                }
+                if ((v[0] == 'q' || v[0] == 'Q') && v[1] == '=') {
+                    return strtod(v + 2, NULL) != 0;
+                }
             }
             return 1;
         }
@@ -270,6 +277,13 @@ parse_addr(const char *addr, struct sockaddr_storage *ss, int *v6,
         return -1;
     }
     port = colon + 1;
+    if (strspn(port, "0123456789") != strlen(port) || strlen(port) > 5
+        || atoi(port) > 65535)
+    {
+        snprintf(err, errlen, "bad listen address \"%s\": the port must be "
+                 "a number from 0 to 65535", addr);
+        return -1;
+    }
     n = (size_t) (colon - addr);
     if (n >= sizeof(host)) {
         snprintf(err, errlen, "bad listen address \"%s\"", addr);

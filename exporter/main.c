@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -22,6 +23,7 @@
 #include "exporter/log.h"
 #include "exporter/pipeline.h"
 #include "exporter/selfstats.h"
+#include "exporter/state.h"
 #include "exporter/tail.h"
 #include "labels/dims.h"
 #include "labels/store.h"
@@ -77,7 +79,8 @@ static const char  usage_text[] =
 "                             config's input paths\n"
 "  --dims.dir=DIR             directory of dimension CSVs; replaces the\n"
 "                             config's dimensions.dir\n"
-"  --state.dir=DIR            directory for checkpoints (must exist)\n"
+"  --state.dir=DIR            directory for checkpoints of offsets and\n"
+"                             counts (must exist and be writable)\n"
 "  --one-shot                 read the inputs from their start to their\n"
 "                             end, print the exposition, exit\n"
 "  --check-config             validate the configuration and exit (0, or 1\n"
@@ -87,12 +90,18 @@ static const char  usage_text[] =
 "  -h, --help                 print this help and exit\n";
 
 
+/* What a scrape reads. */
+typedef struct {
+    store_t         *store;         /* not owned */
+    tail_t          *tail;          /* not owned; NULL in --one-shot */
+} scrape_ctx_t;
+
 static int parse_flags(int argc, char **argv, opts_t *o);
 static cfg_t *load_config(const opts_t *o);
 static int apply_overrides(cfg_t *cfg, const opts_t *o);
 static void scrape(void *ctx, buf_t *out);
-static void write_exposition(store_t *store, buf_t *out);
-static int serve(store_t *store, tail_t *tail, const opts_t *o);
+static void write_exposition(const scrape_ctx_t *sc, buf_t *out);
+static int serve(scrape_ctx_t *sc, const opts_t *o);
 
 
 int
@@ -104,6 +113,8 @@ main(int argc, char **argv)
     dims_t      *dims = NULL;
     pipeline_t  *pipe = NULL;
     tail_t      *tail = NULL;
+    state_t     *state = NULL;
+    scrape_ctx_t sc;
     buf_t        out = { 0 };
     char         err[CFG_ERRLEN];
     int          rc = 1;
@@ -138,14 +149,23 @@ main(int argc, char **argv)
         goto done;
     }
 
-    tail = tail_create(cfg, pipe, store, dims);
+    if (o.state_dir != NULL && !o.one_shot) {
+        state = state_open(o.state_dir);
+        if (state == NULL) {
+            fprintf(stderr, "gwlog_exporter: out of memory\n");
+            goto done;
+        }
+    }
+    tail = tail_create(cfg, pipe, store, dims, state);
     if (tail == NULL) {
         fprintf(stderr, "gwlog_exporter: out of memory\n");
         goto done;
     }
+    sc.store = store;
+    sc.tail = o.one_shot ? NULL : tail;
     if (o.one_shot) {
         rc = tail_one_shot(tail) == 0 ? 0 : 1;
-        write_exposition(store, &out);
+        write_exposition(&sc, &out);
         if (fwrite(out.p, 1, out.len, stdout) != out.len || fflush(stdout)) {
             fprintf(stderr, "gwlog_exporter: write to stdout failed: %s\n",
                     strerror(errno));
@@ -154,10 +174,14 @@ main(int argc, char **argv)
         buf_free(&out);
         goto done;
     }
-    rc = serve(store, tail, &o);
+    /* Counters continue from the checkpoint: restore before serving, so
+     * that no scrape sees them start from zero. */
+    (void) tail_restore(tail);
+    rc = serve(&sc, &o);
 
 done:
     tail_destroy(tail);
+    state_close(state);
     pipeline_destroy(pipe);
     dims_destroy(dims);
     store_destroy(store);
@@ -303,6 +327,10 @@ apply_overrides(cfg_t *cfg, const opts_t *o)
                 free(cfg->inputs[i].paths[j]);
             }
             free(cfg->inputs[i].paths);
+            for (j = 0; j < cfg->inputs[i].nrotated; j++) {
+                free(cfg->inputs[i].rotated[j]);
+            }
+            free(cfg->inputs[i].rotated);
             free(cfg->inputs[i].regex);
         }
         cfg->ninputs = 1;
@@ -314,10 +342,19 @@ apply_overrides(cfg_t *cfg, const opts_t *o)
             return -1;
         }
     }
-    if (o->state_dir != NULL && access(o->state_dir, W_OK) != 0) {
-        fprintf(stderr, "gwlog_exporter: --state.dir %s: %s\n", o->state_dir,
-                strerror(errno));
-        return -1;
+    /* A missing state directory is created; one that cannot be written
+     * only costs checkpoints (counted), never ingestion. */
+    if (o->state_dir != NULL && !o->one_shot && !o->check_config) {
+        if (mkdir(o->state_dir, 0750) != 0 && errno != EEXIST) {
+            fprintf(stderr, "gwlog_exporter: --state.dir %s: %s\n",
+                    o->state_dir, strerror(errno));
+            return -1;
+        }
+        if (access(o->state_dir, W_OK) != 0) {
+            log_warn("--state.dir %s is not writable (%s): checkpoints will "
+                     "fail and be counted in gwlog_checkpoint_errors_total",
+                     o->state_dir, strerror(errno));
+        }
     }
     return 0;
 }
@@ -331,15 +368,18 @@ scrape(void *ctx, buf_t *out)
 
 
 static void
-write_exposition(store_t *store, buf_t *out)
+write_exposition(const scrape_ctx_t *sc, buf_t *out)
 {
     store_snap_t  *snap;
 
-    snap = store_snapshot(store);
+    snap = store_snapshot(sc->store);
     if (snap == NULL) {
         return;
     }
     expo_write_snapshot(out, snap);
+    if (sc->tail != NULL) {
+        tail_write_metrics(sc->tail, out);
+    }
     selfstats_write(out, snap);
     store_snap_free(snap);
 }
@@ -348,8 +388,9 @@ write_exposition(store_t *store, buf_t *out)
 /* Serves until SIGTERM or SIGINT.  Signals are blocked in every thread
  * and taken here with sigwait(). */
 static int
-serve(store_t *store, tail_t *tail, const opts_t *o)
+serve(scrape_ctx_t *sc, const opts_t *o)
 {
+    tail_t    *tail = sc->tail;
     sigset_t   set;
     http_t    *http;
     char       err[256];
@@ -362,7 +403,7 @@ serve(store_t *store, tail_t *tail, const opts_t *o)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    http = http_start(o->listen_address, o->telemetry_path, scrape, store,
+    http = http_start(o->listen_address, o->telemetry_path, scrape, sc,
                       err, sizeof(err));
     if (http == NULL) {
         log_error("%s", err);

@@ -13,6 +13,7 @@
 
 #include "exporter/pipeline.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,8 @@ struct pipeline {
     int                (*dim_keys)[MAX_LABELS]; /* per table: key fields */
 
     int                 *required;
+    int                  event_time;    /* variable, or -1 */
+    _Atomic double       last_event;    /* unix time of the last ok line */
     cond_t             **filters;
     uint32_t            *filter_ids;
     family_t            *fams;
@@ -198,6 +201,15 @@ pipeline_create(const cfg_t *cfg, store_t *store, dims_t *dims, char *err,
         || compile_inputs(p, err, errlen) != 0)
     {
         goto err;
+    }
+    p->event_time = -1;
+    if (cfg->event_time != NULL) {
+        p->event_time = var_resolve(p, cfg->event_time);
+        if (p->event_time < 0) {
+            snprintf(err, errlen, "%s: event_time \"%s\" is not a variable",
+                     cfg->file, cfg->event_time);
+            goto err;
+        }
     }
     for (i = 0; i < cfg->nrequired; i++) {
         p->required[i] = config_field_index(cfg, cfg->required[i]);
@@ -388,6 +400,18 @@ pipeline_line(pipeline_t *p, size_t input, const char *line, size_t len)
         }
     }
     store_add(p->f_lines, p->id_ok, 1);
+    if (p->event_time >= 0 && var_get(p, p->event_time, &v)
+        && value_number(v, &x))
+    {
+        atomic_store_explicit(&p->last_event, x, memory_order_relaxed);
+    }
+}
+
+
+double
+pipeline_last_event_time(pipeline_t *p)
+{
+    return atomic_load_explicit(&p->last_event, memory_order_relaxed);
 }
 
 

@@ -49,4 +49,8 @@ void pipeline_invalid(pipeline_t *p, const char *reason);
 /* Adds n to gwlog_bytes_read_total.  The caller holds the store lock. */
 void pipeline_bytes(pipeline_t *p, uint64_t n);
 
+/* The event time (config "event_time", unix seconds) of the last valid
+ * line, or 0 before the first; safe to call from any thread. */
+double pipeline_last_event_time(pipeline_t *p);
+
 #endif /* GWLOG_PIPELINE_H */

@@ -1,21 +1,34 @@
-/* tail.h - Follows the input files and feeds complete lines to the
- * pipeline.
+/* tail.h - Follows the input files and feeds every complete line to the
+ * pipeline exactly once, through rotation, truncation and restarts.
  *
- * The files are the matches of every input's globs.  inotify (through
- * libinotifytools, on the files' directories) is only a wake-up hint;
- * stat() is the truth: a path whose inode changed was rotated (the old
- * file is read to its end first, then the new one from its beginning), a
- * file shorter than our offset was truncated.  A line is handed to the
- * pipeline only once its newline has arrived; a line longer than
- * max_line_bytes is counted as invalid ("too_long") and skipped with
- * constant memory.
+ * A file is known by its identity (device, inode, and a fingerprint of its
+ * first bytes), not by its name.  inotify (through libinotifytools, on the
+ * files' directories) only wakes the reader; stat() is the truth:
+ *
+ *   - a file no longer found under any glob was renamed away (or deleted):
+ *     it is still read until it has not grown for rotate_wait, so a writer
+ *     that keeps writing to the old inode loses nothing;
+ *   - a file shorter than our offset (or whose first bytes changed) was
+ *     truncated: the bytes we had not read yet are recovered from its
+ *     rotated copy (config "rotated", plain or gzip), found by fingerprint;
+ *     what cannot be recovered is counted in
+ *     gwlog_truncated_bytes_lost_total;
+ *   - with a state directory, offsets, unfinished lines and every series
+ *     value are checkpointed together, so a restart (even after SIGKILL)
+ *     resumes where the counts stopped.
+ *
+ * A line is handed to the pipeline only once its newline has arrived; a
+ * line longer than max_line_bytes is counted as invalid ("too_long") and
+ * skipped with constant memory.
  */
 
 #ifndef GWLOG_TAIL_H
 #define GWLOG_TAIL_H
 
 #include "config/config.h"
+#include "exporter/buf.h"
 #include "exporter/pipeline.h"
+#include "exporter/state.h"
 #include "labels/dims.h"
 #include "labels/store.h"
 
@@ -27,10 +40,11 @@ typedef struct tail tail_t;     /* opaque */
 
 /* Prototypes */
 
-/* Creates a tailer for cfg's inputs.  Everything passed is borrowed and
- * must outlive the tailer.  Returns NULL on allocation failure. */
+/* Creates a tailer for cfg's inputs; it adds its own counters to store.
+ * Everything passed is borrowed and must outlive the tailer; state may be
+ * NULL (no checkpoints).  Returns NULL on allocation failure. */
 tail_t *tail_create(const cfg_t *cfg, pipeline_t *pipe, store_t *store,
-    dims_t *dims);
+    dims_t *dims, state_t *state);
 
 /* Frees t; the thread must have been stopped.  NULL is a no-op. */
 void tail_destroy(tail_t *t);
@@ -40,10 +54,21 @@ void tail_destroy(tail_t *t);
  * characters does not exist or a file cannot be read. */
 int tail_one_shot(tail_t *t);
 
+/* Restores the last checkpoint, if there is a state directory: series
+ * values go into the store, file positions into the tailer.  Call before
+ * serving and before tail_start().  Returns 0, or -1 when every
+ * checkpoint was corrupt (the exporter then starts from zero). */
+int tail_restore(tail_t *t);
+
 /* Starts following the files in a thread of its own.  Returns 0 or -1. */
 int tail_start(tail_t *t);
 
-/* Asks the thread to stop and waits for it (at most about a second). */
+/* Asks the thread to stop, waits for it (about a second at most) and
+ * writes a last checkpoint. */
 void tail_stop(tail_t *t);
+
+/* Appends the tailer's gauges (open files, offsets, sizes, event lag, last
+ * checkpoint); safe from any thread. */
+void tail_write_metrics(tail_t *t, buf_t *b);
 
 #endif /* GWLOG_TAIL_H */

@@ -290,6 +290,56 @@ store_family_size(const store_family_t *f)
 }
 
 
+store_family_t *
+store_family_find(store_t *s, const char *name)
+{
+    store_family_t  *f;
+
+    for (f = s->first; f != NULL; f = f->next) {
+        if (strcmp(f->pub.name, name) == 0) {
+            return f;
+        }
+    }
+    return NULL;
+}
+
+
+const store_snap_family_t *
+store_family_info(const store_family_t *f)
+{
+    return &f->pub;
+}
+
+
+void
+store_merge(store_family_t *f, uint32_t id, const uint64_t *counts,
+    double raw_sum)
+{
+    uint64_t  *v;
+    double     sum;
+    size_t     i, nb = f->pub.nbuckets;
+
+    v = &f->vals[id >> CHUNK_SHIFT][(id & CHUNK_MASK) * f->stride];
+    if (f->pub.type == STORE_COUNTER) {
+        v[0] += counts[0];
+        return;
+    }
+    for (i = 0; i <= nb; i++) {
+        v[i] += counts[i];
+    }
+    memcpy(&sum, &v[nb + 1], sizeof(sum));
+    sum += raw_sum;
+    memcpy(&v[nb + 1], &sum, sizeof(sum));
+}
+
+
+void
+store_add_overflowed(store_family_t *f, uint64_t n)
+{
+    f->overflowed += n;
+}
+
+
 store_snap_t *
 store_snapshot(store_t *s)
 {

@@ -99,6 +99,23 @@ void store_observe(store_family_t *f, uint32_t id, double raw);
  * value). */
 size_t store_family_size(const store_family_t *f);
 
+/* Returns the family called name, or NULL. */
+store_family_t *store_family_find(store_t *s, const char *name);
+
+/* The family's definition (name, type, labels, buckets); nseries and
+ * overflowed are not filled in.  Valid as long as the store. */
+const store_snap_family_t *store_family_info(const store_family_t *f);
+
+/* Adds saved values to series id: a counter's value, or a histogram's
+ * nbuckets + 1 bucket counts (non-cumulative) and its raw sum, in the
+ * layout store_snap_counter()/store_snap_buckets() give.  Used to restore
+ * a checkpoint.  Caller holds the lock. */
+void store_merge(store_family_t *f, uint32_t id, const uint64_t *counts,
+    double raw_sum);
+
+/* Adds n to the family's count of increments folded into __overflow__. */
+void store_add_overflowed(store_family_t *f, uint64_t n);
+
 /* Copies every value under the lock.  The snapshot is owned by the caller
  * (free with store_snap_free()) and must not outlive the store. */
 store_snap_t *store_snapshot(store_t *s);

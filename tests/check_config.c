@@ -106,18 +106,66 @@ START_TEST(test_default_inputs)
 END_TEST
 
 
+START_TEST(test_tail_options)
+{
+    static const char  base[] =
+        "inputs: [{paths: [/x.log], format: json}]\n"
+        "fields: {product: {key: Product}}\n"
+        "metrics: [{name: a_total, help: h, type: counter}]\n";
+    char                err[CFG_ERRLEN], yaml[1024];
+    cfg_t              *c;
+
+    snprintf(yaml, sizeof(yaml), "%stail: {poll: true, poll_interval: 100ms, "
+             "rotate_wait: 1m, checkpoint_interval: 2, max_open_files: 7}\n",
+             base);
+    c = config_load_string("inline.yml", yaml, strlen(yaml), err, sizeof(err));
+    ck_assert_msg(c != NULL, "%s", err);
+    ck_assert_int_eq(c->tail.poll, 1);
+    ck_assert(c->tail.poll_interval == 0.1);
+    ck_assert(c->tail.rotate_wait == 60);
+    ck_assert(c->tail.checkpoint_interval == 2);
+    ck_assert_uint_eq(c->tail.max_open_files, 7);
+    config_free(c);
+
+    snprintf(yaml, sizeof(yaml), "%stail: {poll_interval: 5 s}\n", base);
+    c = config_load_string("inline.yml", yaml, strlen(yaml), err, sizeof(err));
+    ck_assert_ptr_null(c);
+    ck_assert_msg(strncmp(err, "inline.yml:4: \"poll_interval\": expected a "
+                  "duration", 44) == 0, "%s", err);
+
+    snprintf(yaml, sizeof(yaml), "%stail: {poll: yes}\n", base);
+    c = config_load_string("inline.yml", yaml, strlen(yaml), err, sizeof(err));
+    ck_assert_ptr_null(c);
+    ck_assert_msg(strstr(err, "inline.yml:4: \"poll\": expected true or false")
+                  == err, "%s", err);
+
+    snprintf(yaml, sizeof(yaml), "%sevent_time: nope\n", base);
+    c = config_load_string("inline.yml", yaml, strlen(yaml), err, sizeof(err));
+    ck_assert_ptr_null(c);
+    ck_assert_msg(strncmp(err, "inline.yml:4:", 13) == 0, "%s", err);
+
+    snprintf(yaml, sizeof(yaml), "inputs: [{paths: [/x.log], format: json, "
+             "rotated: [\"/old.log\"]}]\n%s", base + strlen(
+             "inputs: [{paths: [/x.log], format: json}]\n"));
+    c = config_load_string("inline.yml", yaml, strlen(yaml), err, sizeof(err));
+    ck_assert_ptr_null(c);
+    ck_assert_msg(strstr(err, "must contain {path}") != NULL, "%s", err);
+}
+END_TEST
+
+
 START_TEST(test_default_fields)
 {
     static const char *names[] = {
         "product", "api", "version", "domain", "uid", "http_code",
-        "error_code", "total_used_time", "local_ip", "log_region_id",
-        "biz_region_id", "code_class"
+        "error_code", "total_used_time", "local_ip", "time",
+        "log_region_id", "biz_region_id", "code_class"
     };
     const cfg_field_t  *f;
     size_t              i;
 
-    ck_assert_uint_eq(cfg->nfields, 12);
-    for (i = 0; i < 12; i++) {
+    ck_assert_uint_eq(cfg->nfields, 13);
+    for (i = 0; i < 13; i++) {
         ck_assert_str_eq(cfg->fields[i].name, names[i]);
         ck_assert_int_eq(config_field_index(cfg, names[i]), (int) i);
     }
@@ -131,6 +179,16 @@ START_TEST(test_default_fields)
     ck_assert_ptr_null(f->dflt);
 
     ck_assert_str_eq(field(cfg, "uid")->key, "CallerUid");
+    ck_assert_str_eq(field(cfg, "time")->key, "__time__");
+    ck_assert_str_eq(cfg->event_time, "time");
+    ck_assert_int_eq(cfg->tail.poll, 0);
+    ck_assert(cfg->tail.poll_interval == 0.25);
+    ck_assert_uint_eq(cfg->tail.max_open_files, 1024);
+    ck_assert(cfg->tail.rotate_wait == 10);
+    ck_assert(cfg->tail.checkpoint_interval == 5);
+    ck_assert_uint_eq(cfg->inputs[0].nrotated, 2);
+    ck_assert_str_eq(cfg->inputs[0].rotated[0], "{path}.1");
+    ck_assert_str_eq(cfg->inputs[0].rotated[1], "{path}.1.gz");
     ck_assert_str_eq(field(cfg, "total_used_time")->key, "TotalUsedTime");
     ck_assert_ptr_null(field(cfg, "http_code")->dflt);
 
@@ -824,6 +882,7 @@ config_suite(void)
     tcase_add_checked_fixture(tc, default_setup, default_teardown);
     tcase_add_test(tc, test_default_inputs);
     tcase_add_test(tc, test_default_fields);
+    tcase_add_test(tc, test_tail_options);
     tcase_add_test(tc, test_default_required_filters);
     tcase_add_test(tc, test_default_dims);
     tcase_add_test(tc, test_default_metrics);

@@ -98,7 +98,7 @@ run(const char *paths_fmt, size_t max_line_bytes)
     ck_assert_ptr_nonnull(dims);
     pl = pipeline_create(cfg, store, dims, err, sizeof(err));
     ck_assert_msg(pl != NULL, "%s", err);
-    tail = tail_create(cfg, pl, store, dims);
+    tail = tail_create(cfg, pl, store, dims, NULL);
     ck_assert_ptr_nonnull(tail);
     rc = tail_one_shot(tail);
     snap = store_snapshot(store);
