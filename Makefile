@@ -12,7 +12,7 @@
 PKGS      := libmicrohttpd libpcre2-8 hiredis yaml-0.1 zlib
 DEB_PKGS  := build-essential pkg-config libmicrohttpd-dev libinotifytools0-dev \
              libpcre2-dev libhiredis-dev check libyaml-dev zlib1g-dev \
-             python3 curl prometheus prometheus-alertmanager
+             python3 curl prometheus prometheus-alertmanager logrotate
 BUILD     := build
 VERSION   := 0.1.0
 REVISION  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -45,7 +45,7 @@ QUIET_CC = @printf '    %-6s %s\n' CC $@ 1>&2;
 QUIET_LD = @printf '    %-6s %s\n' LINK $@ 1>&2;
 endif
 
-.PHONY: all run test unit integration rules e2e bench deps clean
+.PHONY: all run test unit integration tailing rules e2e bench deps clean
 
 all: $(BUILD)/gwlog_exporter $(BUILD)/loggen
 
@@ -94,13 +94,16 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/check_gwlog
-	@$(MAKE) --no-print-directory unit integration rules e2e
+	@$(MAKE) --no-print-directory unit integration tailing rules e2e
 
 unit: $(BUILD)/check_gwlog
 	@cd tests && ../$(BUILD)/check_gwlog
 
 integration: all
 	@python3 tests/integration.py
+
+tailing: all
+	@python3 tests/tailing.py
 
 # promtool check/test rules, amtool check-config and routing (alerts/).
 rules:

@@ -142,7 +142,8 @@ static void file_remove(tail_t *t, size_t i);
 static int file_open_path(tfile_t *f, const char *path);
 static void file_close(tfile_t *f);
 static int file_drain(tail_t *t, tfile_t *f);
-static void file_truncated(tail_t *t, tfile_t *f, off_t size);
+static void file_truncated(tail_t *t, tfile_t *f, off_t size,
+    int keep_carry);
 static int recover_copy(tail_t *t, tfile_t *f, int same_inode_ok);
 static int locate_rotated(tail_t *t, tfile_t *f);
 static int fp_compute(int fd, uint32_t len, uint64_t *fp);
@@ -543,6 +544,7 @@ scan(tail_t *t)
     tfile_t      *f;
     struct stat   st;
     size_t        nm, i, j;
+    off_t         old_size;
     double        now = mono();
     int           found;
 
@@ -552,6 +554,7 @@ scan(tail_t *t)
     for (i = 0; i < t->nfiles; i++) {
         f = t->files[i];
         found = 0;
+        old_size = f->size;
         for (j = 0; j < nm && !found; j++) {
             if (!m[j].used && m[j].st.st_dev == f->dev
                 && m[j].st.st_ino == f->ino)
@@ -580,14 +583,17 @@ scan(tail_t *t)
             if (file_open_path(f, f->path) != 0) {
                 continue;
             }
-            if (!fp_matches(f, f->fd)) {
-                /* Same inode, other content: the inode was reused. */
-                log_info("%s: inode reused by a new file, reading it from "
-                         "its start", f->path);
-                f->offset = 0;
-                f->carry_len = 0;
-                f->skipping = 0;
-                f->fp_len = 0;
+            if (!fp_matches(f, f->fd) || f->size < f->offset) {
+                /* Same inode, other content: truncated while we were
+                 * stopped or closed (the copy may hold the rest), or the
+                 * inode was reused by a new file.  What the old content
+                 * held past our offset is unknown: lost counts 0 more. */
+                log_info("%s: same inode, new content: reading it from its "
+                         "start", f->path);
+                off_t  size = f->size;
+
+                f->size = f->offset;
+                file_truncated(t, f, size, 0);
             }
             f->restored = 0;
             f->rotated = 0;
@@ -597,7 +603,10 @@ scan(tail_t *t)
             /* Content replaced in place (truncated and rewritten past our
              * offset before we looked) shows in the first bytes. */
             if (f->fp_len > 0 && !fp_matches(f, f->fd)) {
-                file_truncated(t, f, f->size);
+                off_t  size = f->size;
+
+                f->size = old_size;
+                file_truncated(t, f, size, 0);
             }
             continue;
         }
@@ -619,7 +628,7 @@ scan(tail_t *t)
     }
 
     /* Rotated files: closed once read to their end and quiet for
-     * rotate_wait, or deleted. */
+     * rotate_wait. */
     for (i = 0; i < t->nfiles; i++) {
         f = t->files[i];
         if (!f->rotated || f->fd < 0) {
@@ -628,9 +637,9 @@ scan(tail_t *t)
         if (fstat(f->fd, &st) != 0 || st.st_size > f->offset) {
             continue;
         }
-        if (st.st_nlink == 0 || now - f->last_growth >= t->cfg->tail.rotate_wait
-            || atomic_load(&t->stop))
-        {
+        /* Deleted or not: a writer that has not reopened yet may still
+         * append to it, so it stays open until quiet for rotate_wait. */
+        if (now - f->last_growth >= t->cfg->tail.rotate_wait) {
             file_remove(t, i--);
         }
     }
@@ -822,7 +831,7 @@ file_drain(tail_t *t, tfile_t *f)
     }
     if (fstat(f->fd, &st) == 0) {
         if (st.st_size < f->offset) {
-            file_truncated(t, f, st.st_size);
+            file_truncated(t, f, st.st_size, 1);
         }
         f->size = st.st_size;
         if (st.st_size == f->offset) {
@@ -862,9 +871,13 @@ file_drain(tail_t *t, tfile_t *f)
 
 
 /* f's file is now shorter than what we read, or its first bytes changed:
- * recover the unread bytes from a rotated copy, then read it from 0. */
+ * recover the unread bytes from a rotated copy, then read it from 0.
+ * f->size must still be the last size seen of the old content.  When no
+ * copy holds the rest and we had read everything, an unfinished line may
+ * still end in what the writer appends next (copytruncate with an
+ * O_APPEND writer), so it is kept if keep_carry is set. */
 static void
-file_truncated(tail_t *t, tfile_t *f, off_t size)
+file_truncated(tail_t *t, tfile_t *f, off_t size, int keep_carry)
 {
     uint64_t  lost;
 
@@ -873,19 +886,16 @@ file_truncated(tail_t *t, tfile_t *f, off_t size)
         log_info("%s was truncated (copytruncate): read the rest of the old "
                  "content from its rotated copy", f->path);
     } else {
-        /* Bytes between our offset and the size we last saw are gone; if
-         * we had read everything, an unfinished line may still end in
-         * what the writer appends next, so it is kept. */
         lost = f->size > f->offset ? (uint64_t) (f->size - f->offset) : 0;
-        if (lost > 0) {
+        if (lost > 0 || !keep_carry) {
             lost += f->carry_len;
             f->carry_len = 0;
             f->skipping = 0;
-            count_lost(t, f->path, lost);
         }
+        count_lost(t, f->path, lost);
         count_rotation(t, f->path, "truncate");
         log_warn("%s was truncated and no rotated copy matches: %" PRIu64
-                 " unread bytes lost", f->path, lost);
+                 " unread bytes lost (at least)", f->path, lost);
     }
     f->offset = 0;
     f->size = size;
@@ -986,14 +996,14 @@ locate_rotated(tail_t *t, tfile_t *f)
                 continue;
             }
             if (file_open_path(f, g.gl_pathv[k]) == 0 && fp_matches(f, f->fd)) {
+                log_info("%s was rotated to %s: reading it to its end",
+                         f->path, g.gl_pathv[k]);
                 globfree(&g);
                 if (!f->rotated) {
                     count_rotation(t, f->path, "rename");
                 }
                 f->rotated = 1;
                 f->last_growth = mono();
-                log_info("%s was rotated to %s: reading it to its end",
-                         f->path, g.gl_pathv[k]);
                 return 1;
             }
             file_close(f);
