@@ -42,11 +42,14 @@ typedef struct {
     const char      *state_dir;
     int              one_shot;
     int              check_config;
+    const char      *test_line;
+    int              test_lines;
 } opts_t;
 
 enum {
     OPT_CONFIG = 256, OPT_LISTEN, OPT_PATH, OPT_INPUT, OPT_DIMS, OPT_STATE,
-    OPT_ONE_SHOT, OPT_CHECK, OPT_LOG_LEVEL, OPT_VERSION, OPT_HELP
+    OPT_ONE_SHOT, OPT_CHECK, OPT_LOG_LEVEL, OPT_VERSION, OPT_HELP,
+    OPT_TEST_LINE, OPT_TEST_LINES
 };
 
 static const struct option  long_options[] = {
@@ -58,6 +61,8 @@ static const struct option  long_options[] = {
     { "state.dir",            required_argument, NULL, OPT_STATE },
     { "one-shot",             no_argument,       NULL, OPT_ONE_SHOT },
     { "check-config",         no_argument,       NULL, OPT_CHECK },
+    { "test-line",            required_argument, NULL, OPT_TEST_LINE },
+    { "test-lines",           no_argument,       NULL, OPT_TEST_LINES },
     { "log.level",            required_argument, NULL, OPT_LOG_LEVEL },
     { "version",              no_argument,       NULL, OPT_VERSION },
     { "help",                 no_argument,       NULL, OPT_HELP },
@@ -85,6 +90,9 @@ static const char  usage_text[] =
 "                             end, print the exposition, exit\n"
 "  --check-config             validate the configuration and exit (0, or 1\n"
 "                             with file:line: reason)\n"
+"  --test-line=LINE           show what the configuration does with LINE:\n"
+"                             fields, filters, lookups, series; then exit\n"
+"  --test-lines               the same for every line read from stdin\n"
 "  --log.level=LEVEL          debug, info, warn or error (default info)\n"
 "  --version                  print the version and exit\n"
 "  -h, --help                 print this help and exit\n";
@@ -102,6 +110,7 @@ static int apply_overrides(cfg_t *cfg, const opts_t *o);
 static void scrape(void *ctx, buf_t *out);
 static void write_exposition(const scrape_ctx_t *sc, buf_t *out);
 static int serve(scrape_ctx_t *sc, const opts_t *o);
+static int test_lines(pipeline_t *pipe, const opts_t *o);
 
 
 int
@@ -146,6 +155,10 @@ main(int argc, char **argv)
     if (o.check_config) {
         printf("%s: ok\n", cfg->file);
         rc = 0;
+        goto done;
+    }
+    if (o.test_line != NULL || o.test_lines) {
+        rc = test_lines(pipe, &o);
         goto done;
     }
 
@@ -237,6 +250,12 @@ parse_flags(int argc, char **argv, opts_t *o)
             break;
         case OPT_CHECK:
             o->check_config = 1;
+            break;
+        case OPT_TEST_LINE:
+            o->test_line = optarg;
+            break;
+        case OPT_TEST_LINES:
+            o->test_lines = 1;
             break;
         case OPT_LOG_LEVEL:
             level = log_level_parse(optarg);
@@ -382,6 +401,34 @@ write_exposition(const scrape_ctx_t *sc, buf_t *out)
     }
     selfstats_write(out, snap);
     store_snap_free(snap);
+}
+
+
+/* The line tester: --test-line=LINE, or every line of stdin with
+ * --test-lines, through the first input's format. */
+static int
+test_lines(pipeline_t *pipe, const opts_t *o)
+{
+    char     *line = NULL;
+    size_t    cap = 0, n = 0;
+    ssize_t   len;
+
+    if (o->test_line != NULL) {
+        printf("line 1: %s\n", o->test_line);
+        pipeline_explain(pipe, 0, o->test_line, strlen(o->test_line), stdout);
+        return 0;
+    }
+    while ((len = getline(&line, &cap, stdin)) >= 0) {
+        if (len > 0 && line[len - 1] == '\n') {
+            len--;
+        }
+        printf("%sline %zu: %.*s\n", n ? "\n" : "", n + 1,
+               len > 200 ? 200 : (int) len, line);
+        pipeline_explain(pipe, 0, line, (size_t) len, stdout);
+        n++;
+    }
+    free(line);
+    return 0;
 }
 
 

@@ -53,6 +53,7 @@ typedef struct {
     cond_t              *when;
     int                  value;         /* histogram: variable, else -1 */
     uint32_t             value_err_id;
+    uint32_t             cut_id;        /* gwlog_label_values_truncated */
 } family_t;
 
 typedef struct scratch scratch_t;
@@ -96,7 +97,7 @@ struct pipeline {
 
     /* Self-metrics. */
     store_family_t      *f_lines, *f_errors, *f_filtered, *f_bytes;
-    store_family_t      *f_value_errors;
+    store_family_t      *f_value_errors, *f_cut;
     uint32_t             id_ok, id_invalid, id_filtered, id_bytes;
     reason_t             reasons[16];
     size_t               nreasons;
@@ -114,6 +115,14 @@ struct pipeline {
 };
 
 
+static void process(pipeline_t *p, size_t input, const char *line,
+    size_t len, FILE *ex);
+static void verdict_invalid(pipeline_t *p, const char *reason, FILE *ex);
+static void explain_fields(pipeline_t *p, FILE *ex);
+static void explain_dims(pipeline_t *p, FILE *ex);
+static void explain_series(pipeline_t *p, size_t i, const strv_t *labels,
+    int observe, double x, FILE *ex);
+static void explain_quoted(FILE *ex, strv_t v);
 static int compile_fields(pipeline_t *p, char *err, size_t errlen);
 static int compile_inputs(pipeline_t *p, char *err, size_t errlen);
 static int compile_metrics(pipeline_t *p, char *err, size_t errlen);
@@ -310,11 +319,28 @@ pipeline_destroy(pipeline_t *p)
 void
 pipeline_line(pipeline_t *p, size_t input, const char *line, size_t len)
 {
+    process(p, input, line, len, NULL);
+}
+
+
+void
+pipeline_explain(pipeline_t *p, size_t input, const char *line, size_t len,
+    FILE *out)
+{
+    process(p, input, line, len, out);
+}
+
+
+/* The trip of one line.  With ex set (the line tester), every step is
+ * described on ex and nothing is counted: no series, no self-metric. */
+static void
+process(pipeline_t *p, size_t input, const char *line, size_t len, FILE *ex)
+{
     input_t   *in = &p->inputs[input];
     family_t  *f;
     strv_t     labels[MAX_LABELS], v;
     uint32_t   id;
-    size_t     i, k;
+    size_t     i, k, cut;
     double     x;
     int        rc;
 
@@ -331,7 +357,7 @@ pipeline_line(pipeline_t *p, size_t input, const char *line, size_t len)
     if (in->format == CFG_FORMAT_JSON) {
         rc = json_scan(p->jkeys, line, len, p->raw);
         if (rc != JSON_OK) {
-            count_invalid(p, json_strerror(rc));
+            verdict_invalid(p, json_strerror(rc), ex);
             return;
         }
     } else {
@@ -340,7 +366,7 @@ pipeline_line(pipeline_t *p, size_t input, const char *line, size_t len)
 
         n = regex_match(in->re, (strv_t) { line, len }, in->md);
         if (n == 0) {
-            count_invalid(p, "no_match");
+            verdict_invalid(p, "no_match", ex);
             return;
         }
         ov = pcre2_get_ovector_pointer(in->md);
@@ -356,11 +382,18 @@ pipeline_line(pipeline_t *p, size_t input, const char *line, size_t len)
             p->raw[k].len = ov[2 * g + 1] - ov[2 * g];
         }
     }
+    if (ex != NULL) {
+        explain_fields(p, ex);
+    }
 
     /* Required fields. */
     for (i = 0; i < p->cfg->nrequired; i++) {
         if (!var_get(p, p->required[i], &v) || v.len == 0) {
-            count_invalid(p, "missing_field");
+            if (ex != NULL) {
+                fprintf(ex, "  required field \"%s\" is absent or empty\n",
+                        p->cfg->required[i]);
+            }
+            verdict_invalid(p, "missing_field", ex);
             return;
         }
     }
@@ -368,29 +401,64 @@ pipeline_line(pipeline_t *p, size_t input, const char *line, size_t len)
     /* Filters: the first that holds drops the line. */
     for (i = 0; i < p->cfg->nfilters; i++) {
         if (cond_eval(p->filters[i], var_get, p)) {
+            if (ex != NULL) {
+                fprintf(ex, "verdict: filtered by filter \"%s\" (line %d of "
+                        "%s)\n", p->cfg->filters[i].name,
+                        p->cfg->filters[i].line, p->cfg->file);
+                return;
+            }
             store_add(p->f_lines, p->id_filtered, 1);
             store_add(p->f_filtered, p->filter_ids[i], 1);
             return;
         }
+    }
+    if (ex != NULL) {
+        explain_dims(p, ex);
+        fprintf(ex, "series:\n");
     }
 
     /* Families. */
     for (i = 0; i < p->nfams; i++) {
         f = &p->fams[i];
         if (f->when != NULL && !cond_eval(f->when, var_get, p)) {
+            if (ex != NULL) {
+                fprintf(ex, "  %s: not counted (\"when\" does not hold)\n",
+                        p->cfg->metrics[i].name);
+            }
             continue;
         }
         if (f->value >= 0
             && !(var_get(p, f->value, &v) && value_number(v, &x)))
         {
+            if (ex != NULL) {
+                fprintf(ex, "  %s: not observed (value field \"%s\" absent "
+                        "or not a number)\n", p->cfg->metrics[i].name,
+                        p->cfg->metrics[i].value_field);
+                continue;
+            }
             store_add(p->f_value_errors, f->value_err_id, 1);
             continue;
         }
-        for (k = 0; k < f->nlabels; k++) {
+        /* max_label_bytes: a longer value is cut at a character
+         * boundary, so values that differ only after the cut share one
+         * series (README, "Label safety"). */
+        for (k = 0, cut = 0; k < f->nlabels; k++) {
             if (!var_get(p, f->labels[k], &labels[k])) {
                 labels[k].p = "";
                 labels[k].len = 0;
             }
+            if (labels[k].len > p->cfg->max_label_bytes) {
+                labels[k].len = utf8_cut(labels[k].p, labels[k].len,
+                                         p->cfg->max_label_bytes);
+                cut++;
+            }
+        }
+        if (ex != NULL) {
+            explain_series(p, i, labels, f->value >= 0, x, ex);
+            continue;
+        }
+        if (cut > 0) {
+            store_add(p->f_cut, f->cut_id, cut);
         }
         id = store_series(f->fam, labels);
         if (f->value >= 0) {
@@ -399,12 +467,126 @@ pipeline_line(pipeline_t *p, size_t input, const char *line, size_t len)
             store_add(f->fam, id, 1);
         }
     }
+    if (ex != NULL) {
+        fprintf(ex, "verdict: ok\n");
+        return;
+    }
     store_add(p->f_lines, p->id_ok, 1);
     if (p->event_time >= 0 && var_get(p, p->event_time, &v)
         && value_number(v, &x))
     {
         atomic_store_explicit(&p->last_event, x, memory_order_relaxed);
     }
+}
+
+
+static void
+verdict_invalid(pipeline_t *p, const char *reason, FILE *ex)
+{
+    if (ex != NULL) {
+        fprintf(ex, "verdict: invalid (gwlog_parse_errors_total{reason=\"%s\"})"
+                "\n", reason);
+        return;
+    }
+    count_invalid(p, reason);
+}
+
+
+/* Every field's value, computed as the metrics would see it. */
+static void
+explain_fields(pipeline_t *p, FILE *ex)
+{
+    strv_t  v;
+    size_t  i;
+
+    fprintf(ex, "fields:\n");
+    for (i = 0; i < p->nfields; i++) {
+        fprintf(ex, "  %-20s ", p->cfg->fields[i].name);
+        if (var_get(p, (int) i, &v)) {
+            explain_quoted(ex, v);
+            fputc('\n', ex);
+        } else {
+            fprintf(ex, "(absent)\n");
+        }
+    }
+}
+
+
+/* Each table's key values and what the lookup found. */
+static void
+explain_dims(pipeline_t *p, FILE *ex)
+{
+    const cfg_dim_t  *d;
+    strv_t            v;
+    size_t            t, k;
+    int               var;
+
+    if (p->cfg->ndims == 0) {
+        return;
+    }
+    fprintf(ex, "dimension lookups:\n");
+    for (t = 0, var = (int) p->nfields; t < p->cfg->ndims; t++) {
+        d = &p->cfg->dims[t];
+        fprintf(ex, "  %s[", d->name);
+        for (k = 0; k < d->nkeys; k++) {
+            fprintf(ex, "%s%s=", k ? ", " : "", d->key_columns[k]);
+            if (var_get(p, p->dim_keys[t][k], &v)) {
+                explain_quoted(ex, v);
+            } else {
+                fprintf(ex, "(absent)");
+            }
+        }
+        fprintf(ex, "]: ");
+        (void) var_get(p, var, &v);             /* does the lookup */
+        fprintf(ex, "%s", p->row[t] != NULL ? "hit" : "miss");
+        for (k = 0; k < d->nprovides; k++, var++) {
+            (void) var_get(p, var, &v);
+            fprintf(ex, " %s=", d->provides[k]);
+            explain_quoted(ex, v);
+        }
+        fputc('\n', ex);
+    }
+}
+
+
+static void
+explain_series(pipeline_t *p, size_t i, const strv_t *labels, int observe,
+    double x, FILE *ex)
+{
+    const cfg_metric_t  *m = &p->cfg->metrics[i];
+    size_t               k;
+
+    fprintf(ex, "  %s{", m->name);
+    for (k = 0; k < m->nlabels; k++) {
+        fprintf(ex, "%s%s=", k ? "," : "", m->label_names[k]);
+        explain_quoted(ex, labels[k]);
+    }
+    if (observe) {
+        fprintf(ex, "} observe %.17g (x %.17g)\n", x, m->scale);
+    } else {
+        fprintf(ex, "} +1\n");
+    }
+}
+
+
+static void
+explain_quoted(FILE *ex, strv_t v)
+{
+    size_t  i;
+
+    fputc('"', ex);
+    for (i = 0; i < v.len; i++) {
+        unsigned char  c = (unsigned char) v.p[i];
+
+        if (c == '"' || c == '\\') {
+            fprintf(ex, "\\%c", c);
+        } else if (c < 0x20 || c == 0x7f) {
+            fprintf(ex, "\\x%02x", c);
+        } else {
+            fputc(c, ex);
+        }
+    }
+    fputc('"', ex);
 }
 
 
@@ -691,6 +873,17 @@ add_self_families(pipeline_t *p)
             p->fams[i].value_err_id = self_series(p->f_value_errors,
                                                   p->cfg->metrics[i].name);
         }
+    }
+
+    def.name = "gwlog_label_values_truncated_total";
+    def.help = "Label values cut to max_label_bytes, by metric family.";
+    def.labels = metric;
+    def.nlabels = 1;
+    if ((p->f_cut = store_family_add(p->store, &def)) == NULL) {
+        return -1;
+    }
+    for (i = 0; i < p->nfams; i++) {
+        p->fams[i].cut_id = self_series(p->f_cut, p->cfg->metrics[i].name);
     }
 
     def.name = "gwlog_bytes_read_total";

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config/config.h"
 #include "labels/dims.h"
@@ -41,6 +42,12 @@ void pipeline_destroy(pipeline_t *p);
  * The caller holds the store lock. */
 void pipeline_line(pipeline_t *p, size_t input, const char *line,
     size_t len);
+
+/* The line tester: describes on out what pipeline_line() would do with
+ * this line (fields, required fields, filter verdict, dimension lookups,
+ * each series and how it changes) without counting anything. */
+void pipeline_explain(pipeline_t *p, size_t input, const char *line,
+    size_t len, FILE *out);
 
 /* Counts a line that never reached the parser (e.g. "too_long") as
  * invalid.  The caller holds the store lock. */
