@@ -240,6 +240,8 @@ static const cfg_cmd_t cfg_top_cmds[] = {
     { "metrics", cfg_set_metrics, CFG_REQUIRED, 0, 0, 0, NULL },
     { "max_line_bytes", cfg_set_size, 0,
       offsetof(cfg_t, max_line_bytes), 0, 0, NULL },
+    { "max_label_bytes", cfg_set_size, 0,
+      offsetof(cfg_t, max_label_bytes), 0, 0, NULL },
     { "event_time", cfg_set_var, 0, offsetof(cfg_t, event_time), 0, 0, NULL },
     { "tail", cfg_set_tail, 0, 0, 0, 0, NULL },
     cfg_null_cmd
@@ -599,6 +601,7 @@ cfg_load(const char *file, const char *basedir, const char *yaml,
         goto err;
     }
     cfg->max_line_bytes = CFG_DEFAULT_MAX_LINE_BYTES;
+    cfg->max_label_bytes = CFG_DEFAULT_MAX_LABEL_BYTES;
     cfg->tail.poll_interval = CFG_DEFAULT_POLL_INTERVAL;
     cfg->tail.max_open_files = CFG_DEFAULT_MAX_OPEN_FILES;
     cfg->tail.rotate_wait = CFG_DEFAULT_ROTATE_WAIT;

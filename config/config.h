@@ -170,6 +170,7 @@ typedef struct {
     size_t           nmetrics;
 
     size_t           max_line_bytes;    /* default 1 MiB */
+    size_t           max_label_bytes;   /* longer label values are cut */
     char            *event_time;        /* field: unix time of a line */
     cfg_tail_t       tail;
 } cfg_t;
@@ -179,6 +180,7 @@ typedef struct {
 
 #define CFG_DEFAULT_MAX_SERIES      100000
 #define CFG_DEFAULT_MAX_LINE_BYTES  (1024 * 1024)
+#define CFG_DEFAULT_MAX_LABEL_BYTES 1024
 #define CFG_DEFAULT_POLL_INTERVAL   0.25
 #define CFG_DEFAULT_MAX_OPEN_FILES  1024
 #define CFG_DEFAULT_ROTATE_WAIT     10.0

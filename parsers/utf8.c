@@ -163,3 +163,21 @@ utf8_repair(const char *s, size_t len, char *dst, size_t dstcap)
     }
     return o;
 }
+
+
+size_t
+utf8_cut(const char *s, size_t len, size_t max)
+{
+    const unsigned char  *u = (const unsigned char *) s;
+    size_t                n = max, back;
+
+    if (len <= max) {
+        return len;
+    }
+    /* u[n] is the first byte dropped: while it continues a character,
+     * that character started before n and must go too. */
+    for (back = 0; n > 0 && back < 3 && (u[n] & 0xC0) == 0x80; back++) {
+        n--;
+    }
+    return (u[n] & 0xC0) == 0x80 ? max : n;
+}

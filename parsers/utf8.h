@@ -35,4 +35,11 @@ size_t utf8_valid_prefix(const char *s, size_t len);
  * runs are copied as they are. */
 size_t utf8_repair(const char *s, size_t len, char *dst, size_t dstcap);
 
+/* Returns how many bytes of s[0..len) to keep so that at most max remain
+ * and no character is split: len when len <= max, else max moved back
+ * over continuation bytes (10xxxxxx) to the start of a character, at most
+ * 3 bytes back.  A well-formed s stays well-formed.  Used for
+ * max_label_bytes. */
+size_t utf8_cut(const char *s, size_t len, size_t max);
+
 #endif /* GWLOG_UTF8_H */

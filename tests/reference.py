@@ -440,6 +440,21 @@ def load_dims(dims_dir):
 # ---------------------------------------------------------------------------
 # Series and formatting.
 
+# README "max_label_bytes": a label value longer than 1024 bytes (in
+# UTF-8) is cut to at most 1024 without splitting a character.
+MAX_LABEL_BYTES = 1024
+
+
+def cut_label(v):
+    b = v.encode("utf-8", "surrogatepass")
+    if len(b) <= MAX_LABEL_BYTES:
+        return v
+    n = MAX_LABEL_BYTES
+    while n > 0 and (b[n] & 0xC0) == 0x80:
+        n -= 1
+    return b[:n].decode("utf-8", "surrogatepass")
+
+
 def escape_label(v):
     return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
@@ -506,7 +521,7 @@ class Reference:
         v["code_class"] = code_class(f["http_code"])
 
         def vals(fam):
-            return [v[k] for k in LABELS[fam]]
+            return [cut_label(v[k]) for k in LABELS[fam]]
 
         self._inc_siblings(PRODUCT, vals(PRODUCT))
         self._inc_siblings(API, vals(API))
