@@ -19,6 +19,7 @@
 #include "config/config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -528,6 +529,82 @@ config_free(cfg_t *cfg)
 
     free(cfg->file);
     free(cfg);
+}
+
+
+static int
+cfg_strs_equal(char **a, size_t na, char **b, size_t nb)
+{
+    size_t  i;
+
+    if (na != nb) {
+        return 0;
+    }
+    for (i = 0; i < na; i++) {
+        if (strcmp(a[i], b[i]) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+
+static int
+cfg_str_equal(const char *a, const char *b)
+{
+    return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
+}
+
+
+static int
+cfg_cond_equal(const cfg_cond_t *a, const cfg_cond_t *b)
+{
+    size_t  i;
+
+    if (a == NULL || b == NULL) {
+        return a == b;
+    }
+    if (a->op != b->op || !cfg_str_equal(a->field, b->field)
+        || !cfg_strs_equal(a->strs, a->nstrs, b->strs, b->nstrs)
+        || a->num != b->num || a->nsub != b->nsub)
+    {
+        return 0;
+    }
+    for (i = 0; i < a->nsub; i++) {
+        if (!cfg_cond_equal(&a->sub[i], &b->sub[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+
+int
+config_metric_equal(const cfg_metric_t *a, const cfg_metric_t *b)
+{
+    size_t  i;
+
+    if (strcmp(a->name, b->name) != 0 || a->type != b->type
+        || !cfg_strs_equal(a->label_names, a->nlabels, b->label_names,
+                           b->nlabels)
+        || !cfg_strs_equal(a->label_sources, a->nlabels, b->label_sources,
+                           b->nlabels)
+        || !cfg_cond_equal(a->when, b->when)
+        || !cfg_str_equal(a->value_field, b->value_field)
+        || a->scale != b->scale || a->nbuckets != b->nbuckets
+        || a->max_series != b->max_series
+        || !cfg_str_equal(a->sibling_label, b->sibling_label)
+        || !cfg_strs_equal(a->sibling_values, a->nsibling_values,
+                           b->sibling_values, b->nsibling_values))
+    {
+        return 0;
+    }
+    for (i = 0; i < a->nbuckets; i++) {
+        if (a->buckets[i] != b->buckets[i]) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 

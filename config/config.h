@@ -203,6 +203,11 @@ cfg_t *config_load_string(const char *name, const char *yaml, size_t len,
 /* Frees cfg and everything it owns.  config_free(NULL) is a no-op. */
 void config_free(cfg_t *cfg);
 
+/* Whether two metric families are defined the same way: type, labels and
+ * their variables, condition, value field, scale, buckets, max_series and
+ * siblings (the help text may differ). */
+int config_metric_equal(const cfg_metric_t *a, const cfg_metric_t *b);
+
 /* Returns the index of the field called name, or -1. */
 int config_field_index(const cfg_t *cfg, const char *name);
 

@@ -21,8 +21,7 @@
 
 struct http {
     struct MHD_Daemon   *daemon;
-    http_metrics_fn      fn;
-    void                *ctx;           /* not owned */
+    http_handlers_t      hs;
     char                *path;
     unsigned             port;
 };
@@ -31,6 +30,8 @@ struct http {
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
     const char *url, const char *method, const char *version,
     const char *upload_data, size_t *upload_size, void **state);
+static enum MHD_Result reload(http_t *h, struct MHD_Connection *conn,
+    const char *method);
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
     const char *type, char *body, size_t len, int must_free);
 static int accepts_gzip(struct MHD_Connection *conn);
@@ -41,6 +42,19 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss,
 http_t *
 http_start(const char *addr, const char *path, http_metrics_fn fn, void *ctx,
     char *err, size_t errlen)
+{
+    http_handlers_t  hs;
+
+    memset(&hs, 0, sizeof(hs));
+    hs.metrics = fn;
+    hs.ctx = ctx;
+    return http_start_handlers(addr, path, &hs, err, errlen);
+}
+
+
+http_t *
+http_start_handlers(const char *addr, const char *path,
+    const http_handlers_t *hs, char *err, size_t errlen)
 {
     struct sockaddr_storage   ss;
     const union MHD_DaemonInfo *info;
@@ -57,8 +71,7 @@ http_start(const char *addr, const char *path, http_metrics_fn fn, void *ctx,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    h->fn = fn;
-    h->ctx = ctx;
+    h->hs = *hs;
     flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (v6) {
         flags |= (v6 == 2) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
@@ -157,6 +170,9 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
         *upload_size = 0;                   /* discard any body */
         return MHD_YES;
     }
+    if (strcmp(url, "/-/reload") == 0) {
+        return reload(h, conn, method);
+    }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         resp = MHD_create_response_from_buffer(
             strlen("Method Not Allowed\n"), (void *) "Method Not Allowed\n",
@@ -169,7 +185,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
     }
 
     if (strcmp(url, h->path) == 0) {
-        h->fn(h->ctx, &body);
+        h->hs.metrics(h->hs.ctx, &body);
         if (accepts_gzip(conn) && http_gzip(body.p, body.len, &gz) == 0) {
             buf_free(&body);
             p = buf_detach(&gz, &len);
@@ -188,13 +204,69 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
         MHD_destroy_response(resp);
         return ret;
     }
-    if (strcmp(url, "/") == 0) {
-        buf_printf(&body, page, h->path);
+    if (strcmp(url, "/-/healthy") == 0) {
+        return reply(conn, MHD_HTTP_OK, "text/plain; charset=utf-8",
+                     (char *) "gwlog_exporter is Healthy.\n",
+                     strlen("gwlog_exporter is Healthy.\n"), 0);
+    }
+    if (strcmp(url, "/-/ready") == 0) {
+        if (h->hs.ready == NULL || h->hs.ready(h->hs.ctx)) {
+            return reply(conn, MHD_HTTP_OK, "text/plain; charset=utf-8",
+                         (char *) "gwlog_exporter is Ready.\n",
+                         strlen("gwlog_exporter is Ready.\n"), 0);
+        }
+        return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                     "text/plain; charset=utf-8",
+                     (char *) "Service Unavailable\n",
+                     strlen("Service Unavailable\n"), 0);
+    }
+    if (strcmp(url, "/") == 0 && strcmp(h->path, "/") != 0) {
+        if (h->hs.status != NULL) {
+            h->hs.status(h->hs.ctx, &body);
+        } else {
+            buf_printf(&body, page, h->path);
+        }
         p = buf_detach(&body, &len);
         return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8", p, len, 1);
     }
     return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain",
                  (char *) "Not Found\n", strlen("Not Found\n"), 0);
+}
+
+
+/* POST /-/reload, as Prometheus: 403 unless the lifecycle API is enabled,
+ * 405 for other methods, 500 with the reason when the reload fails. */
+static enum MHD_Result
+reload(http_t *h, struct MHD_Connection *conn, const char *method)
+{
+    static const char   off[] = "Lifecycle API is not enabled.\n";
+    struct MHD_Response *resp;
+    enum MHD_Result      ret;
+    buf_t                body = { 0 };
+    char                 err[512], *p;
+    size_t               len;
+
+    if (strcmp(method, "POST") != 0 && strcmp(method, "PUT") != 0) {
+        resp = MHD_create_response_from_buffer(
+            strlen("Method Not Allowed\n"), (void *) "Method Not Allowed\n",
+            MHD_RESPMEM_PERSISTENT);
+        MHD_add_response_header(resp, "Allow", "POST, PUT");
+        MHD_add_response_header(resp, "Content-Type", "text/plain");
+        ret = MHD_queue_response(conn, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
+    if (h->hs.reload == NULL) {
+        return reply(conn, MHD_HTTP_FORBIDDEN, "text/plain", (char *) off,
+                     strlen(off), 0);
+    }
+    if (h->hs.reload(h->hs.ctx, err, sizeof(err)) != 0) {
+        buf_printf(&body, "failed to reload config: %s\n", err);
+        p = buf_detach(&body, &len);
+        return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", p,
+                     len, 1);
+    }
+    return reply(conn, MHD_HTTP_OK, "text/plain", (char *) "", 0, 0);
 }
 
 

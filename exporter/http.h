@@ -1,4 +1,5 @@
-/* http.h - The HTTP endpoint: /metrics, a landing page, 404 and 405.
+/* http.h - The HTTP endpoints: /metrics, a status or landing page at /,
+ * /-/healthy, /-/ready, POST /-/reload; 404 and 405 otherwise.
  *
  * libmicrohttpd runs the server in threads of its own.  For every scrape
  * it calls the metrics callback, which appends the exposition to a
@@ -19,6 +20,18 @@ typedef struct http http_t;     /* opaque */
 /* Appends the whole exposition to out; called from server threads. */
 typedef void (*http_metrics_fn)(void *ctx, buf_t *out);
 
+/* What the server answers besides the metrics; every callback runs on a
+ * server thread with the same ctx. */
+typedef struct {
+    http_metrics_fn   metrics;      /* GET/HEAD on the telemetry path */
+    void            (*status)(void *ctx, buf_t *html);  /* GET /; NULL: a
+                                                       * plain landing page */
+    int             (*ready)(void *ctx);        /* /-/ready: 1 ready */
+    int             (*reload)(void *ctx, char *err, size_t errlen);
+                                    /* POST /-/reload: 0 or -1; NULL: 403 */
+    void             *ctx;          /* borrowed */
+} http_handlers_t;
+
 
 /* Prototypes */
 
@@ -27,6 +40,10 @@ typedef void (*http_metrics_fn)(void *ctx, buf_t *out);
  * reason in err. */
 http_t *http_start(const char *addr, const char *path, http_metrics_fn fn,
     void *ctx, char *err, size_t errlen);
+
+/* Like http_start(), with the handlers in hs (copied). */
+http_t *http_start_handlers(const char *addr, const char *path,
+    const http_handlers_t *hs, char *err, size_t errlen);
 
 /* The port actually bound (useful with port 0). */
 unsigned http_port(const http_t *h);

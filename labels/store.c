@@ -340,6 +340,72 @@ store_add_overflowed(store_family_t *f, uint64_t n)
 }
 
 
+int
+store_family_compatible(const store_family_t *f, store_type_t type,
+    const char *const *labels, size_t nlabels, const double *buckets,
+    size_t nbuckets)
+{
+    size_t  i;
+
+    if (f->pub.type != type || f->pub.nlabels != nlabels
+        || (type == STORE_HISTOGRAM && f->pub.nbuckets != nbuckets))
+    {
+        return 0;
+    }
+    for (i = 0; i < nlabels; i++) {
+        if (strcmp(f->pub.labels[i], labels[i]) != 0) {
+            return 0;
+        }
+    }
+    for (i = 0; type == STORE_HISTOGRAM && i < nbuckets; i++) {
+        if (f->pub.buckets[i] != buckets[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+
+size_t
+store_carry(store_t *s, const store_snap_t *snap,
+    int (*keep)(void *ctx, const char *family), void *ctx)
+{
+    const store_snap_family_t  *sf;
+    store_family_t             *f;
+    const uint64_t             *counts;
+    strv_t                      values[64];
+    uint64_t                    one;
+    double                      sum;
+    size_t                      i, j, n = 0;
+
+    for (i = 0; i < store_snap_nfamilies(snap); i++) {
+        sf = store_snap_family(snap, i);
+        f = store_family_find(s, sf->name);
+        if (f == NULL || sf->nlabels > 64
+            || !store_family_compatible(f, sf->type, sf->labels, sf->nlabels,
+                                        sf->buckets, sf->nbuckets)
+            || (keep != NULL && !keep(ctx, sf->name)))
+        {
+            continue;
+        }
+        f->overflowed += sf->overflowed;
+        for (j = 0; j < sf->nseries; j++) {
+            store_snap_labels(snap, i, j, values);
+            if (sf->type == STORE_COUNTER) {
+                one = store_snap_counter(snap, i, j);
+                counts = &one;
+                sum = 0;
+            } else {
+                counts = store_snap_buckets(snap, i, j, &sum);
+            }
+            store_merge(f, store_series(f, values), counts, sum);
+            n++;
+        }
+    }
+    return n;
+}
+
+
 store_snap_t *
 store_snapshot(store_t *s)
 {

@@ -116,6 +116,19 @@ void store_merge(store_family_t *f, uint32_t id, const uint64_t *counts,
 /* Adds n to the family's count of increments folded into __overflow__. */
 void store_add_overflowed(store_family_t *f, uint64_t n);
 
+/* Whether f is defined as the given type, label names and buckets. */
+int store_family_compatible(const store_family_t *f, store_type_t type,
+    const char *const *labels, size_t nlabels, const double *buckets,
+    size_t nbuckets);
+
+/* Merges into s every series of snap (taken of another store) whose
+ * family s also has, defined the same way, when keep(ctx, name) says so
+ * (keep NULL: all).  Used by a configuration reload, so that families
+ * that did not change keep their values.  Returns the series carried.
+ * Caller holds s's lock; snap's store must still exist. */
+size_t store_carry(store_t *s, const store_snap_t *snap,
+    int (*keep)(void *ctx, const char *family), void *ctx);
+
 /* Copies every value under the lock.  The snapshot is owned by the caller
  * (free with store_snap_free()) and must not outlive the store. */
 store_snap_t *store_snapshot(store_t *s);
