@@ -88,6 +88,8 @@ struct cfg_ctx_s {
 _Static_assert(sizeof(cfg_format_t) == sizeof(int), "enum size");
 _Static_assert(sizeof(cfg_start_t) == sizeof(int), "enum size");
 _Static_assert(sizeof(cfg_metric_type_t) == sizeof(int), "enum size");
+_Static_assert(sizeof(cfg_cache_policy_t) == sizeof(int), "enum size");
+_Static_assert(sizeof(cfg_dims_backend_t) == sizeof(int), "enum size");
 
 
 /* Static prototypes */
@@ -158,6 +160,10 @@ static int cfg_set_required(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
 static int cfg_set_dims(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
     const cfg_cmd_t *cmd);
 static int cfg_set_dims_dir(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
+    const cfg_cmd_t *cmd);
+static int cfg_set_redis(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
+    const cfg_cmd_t *cmd);
+static int cfg_set_dim_cache(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
     const cfg_cmd_t *cmd);
 static int cfg_set_tables(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
     const cfg_cmd_t *cmd);
@@ -332,9 +338,68 @@ static const cfg_cmd_t cfg_cond_cmds[] = {
     cfg_null_cmd
 };
 
+static const cfg_enum_t cfg_dims_backends[] = {
+    { "csv",        CFG_DIMS_CSV },
+    { "redis",      CFG_DIMS_REDIS },
+    { NULL, 0 }
+};
+
+static const cfg_enum_t cfg_cache_policies[] = {
+    { "all",        CFG_CACHE_ALL },
+    { "lru",        CFG_CACHE_LRU },
+    { NULL, 0 }
+};
+
+/* "redis" comes before "backend": cfg_set_dims checks them together. */
 static const cfg_cmd_t cfg_dims_cmds[] = {
     { "dir", cfg_set_dims_dir, 0, 0, 0, 0, NULL },
+    { "redis", cfg_set_redis, 0, 0, 0, 0, NULL },
+    { "backend", cfg_set_enum, 0, offsetof(cfg_t, dims_backend), 0, 0,
+      cfg_dims_backends },
     { "tables", cfg_set_tables, 0, 0, 0, 0, NULL },
+    cfg_null_cmd
+};
+
+/* conf is the cfg_redis_t. */
+static const cfg_cmd_t cfg_redis_cmds[] = {
+    { "addresses", cfg_set_strs,
+      CFG_NONEMPTY | CFG_NONEMPTY_ITEMS | CFG_ONE_OR_LIST,
+      offsetof(cfg_redis_t, addresses), offsetof(cfg_redis_t, naddresses),
+      0, NULL },
+    { "unix_socket", cfg_set_str, CFG_NONEMPTY,
+      offsetof(cfg_redis_t, unix_socket), 0, 0, NULL },
+    { "username", cfg_set_str, CFG_NONEMPTY,
+      offsetof(cfg_redis_t, username), 0, 0, NULL },
+    { "password", cfg_set_str, 0,
+      offsetof(cfg_redis_t, password), 0, 0, NULL },
+    { "db", cfg_set_u64, 0, offsetof(cfg_redis_t, db), 0, 0, NULL },
+    { "connect_timeout", cfg_set_duration, 0,
+      offsetof(cfg_redis_t, connect_timeout), 0, 0, NULL },
+    { "command_timeout", cfg_set_duration, 0,
+      offsetof(cfg_redis_t, command_timeout), 0, 0, NULL },
+    { "wait", cfg_set_duration, 0,
+      offsetof(cfg_redis_t, max_wait), 0, 0, NULL },
+    { "max_pending_bytes", cfg_set_u64, 0,
+      offsetof(cfg_redis_t, max_pending_bytes), 0, 0, NULL },
+    { "prefix", cfg_set_str, CFG_NONEMPTY,
+      offsetof(cfg_redis_t, prefix), 0, 0, NULL },
+    cfg_null_cmd
+};
+
+/* conf is the cfg_dim_cache_t. */
+static const cfg_cmd_t cfg_cache_cmds[] = {
+    { "policy", cfg_set_enum, 0, offsetof(cfg_dim_cache_t, policy), 0, 0,
+      cfg_cache_policies },
+    { "refresh", cfg_set_duration, 0,
+      offsetof(cfg_dim_cache_t, refresh), 0, 0, NULL },
+    { "max_rows", cfg_set_u64, 0,
+      offsetof(cfg_dim_cache_t, max_rows), 0, 0, NULL },
+    { "ttl", cfg_set_duration, 0, offsetof(cfg_dim_cache_t, ttl), 0, 0,
+      NULL },
+    { "negative_ttl", cfg_set_duration, 0,
+      offsetof(cfg_dim_cache_t, negative_ttl), 0, 0, NULL },
+    { "max_retries", cfg_set_u64, 0,
+      offsetof(cfg_dim_cache_t, max_retries), 0, 0, NULL },
     cfg_null_cmd
 };
 
@@ -347,6 +412,7 @@ static const cfg_cmd_t cfg_table_cmds[] = {
       offsetof(cfg_dim_t, provides), offsetof(cfg_dim_t, nprovides),
       0, NULL },
     { "missing", cfg_set_str, 0, offsetof(cfg_dim_t, missing), 0, 0, NULL },
+    { "cache", cfg_set_dim_cache, 0, 0, 0, 0, NULL },
     cfg_null_cmd
 };
 
@@ -498,6 +564,11 @@ config_free(cfg_t *cfg)
     free(cfg->filters);
 
     free(cfg->dims_dir);
+    cfg_free_strs(cfg->redis.addresses, cfg->redis.naddresses);
+    free(cfg->redis.unix_socket);
+    free(cfg->redis.username);
+    free(cfg->redis.password);
+    free(cfg->redis.prefix);
     for (i = 0; i < cfg->ndims; i++) {
         cfg_dim_t *d = &cfg->dims[i];
 
@@ -683,6 +754,10 @@ cfg_load(const char *file, const char *basedir, const char *yaml,
     cfg->tail.max_open_files = CFG_DEFAULT_MAX_OPEN_FILES;
     cfg->tail.rotate_wait = CFG_DEFAULT_ROTATE_WAIT;
     cfg->tail.checkpoint_interval = CFG_DEFAULT_CHECKPOINT;
+    cfg->redis.connect_timeout = CFG_DEFAULT_REDIS_CONNECT;
+    cfg->redis.command_timeout = CFG_DEFAULT_REDIS_COMMAND;
+    cfg->redis.max_wait = CFG_DEFAULT_REDIS_WAIT;
+    cfg->redis.max_pending_bytes = CFG_DEFAULT_REDIS_PENDING;
 
     ctx.file = file;
     ctx.basedir = basedir;
@@ -1710,13 +1785,92 @@ cfg_set_required(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
 }
 
 
-/* dimensions: {dir, tables}.  conf: cfg_t. */
+/* dimensions: {dir, redis, backend, tables}.  conf: cfg_t.  The redis
+ * backend needs somewhere to connect to. */
 static int
 cfg_set_dims(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
     const cfg_cmd_t *cmd)
 {
+    cfg_t        *cfg = conf;
+    yaml_node_t  *b;
+
     (void) cmd;
-    return cfg_parse_map(ctx, val, val, cfg_dims_cmds, "dimensions", conf);
+    if (cfg_parse_map(ctx, val, val, cfg_dims_cmds, "dimensions", conf)
+        != 0)
+    {
+        return -1;
+    }
+    if (cfg->dims_backend == CFG_DIMS_REDIS && cfg->redis.naddresses == 0
+        && cfg->redis.unix_socket == NULL)
+    {
+        b = cfg_map_get(ctx, val, "backend");
+        return cfg_error(ctx, b ? b : val, "\"backend\": redis needs "
+                         "redis.addresses or redis.unix_socket");
+    }
+    return 0;
+}
+
+
+/* dimensions.redis: connection options.  conf: cfg_t. */
+static int
+cfg_set_redis(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
+    const cfg_cmd_t *cmd)
+{
+    cfg_redis_t  *r = &((cfg_t *) conf)->redis;
+    yaml_node_t  *n;
+    size_t        i;
+
+    (void) cmd;
+    r->line = cfg_line(val);
+    if (cfg_parse_map(ctx, val, val, cfg_redis_cmds, "redis", r) != 0) {
+        return -1;
+    }
+    for (i = 0; i < r->naddresses; i++) {
+        const char  *c = strrchr(r->addresses[i], ':');
+
+        if (c == NULL || c == r->addresses[i] || c[1] == '\0'
+            || strspn(c + 1, "0123456789") != strlen(c + 1)
+            || atoi(c + 1) < 1 || atoi(c + 1) > 65535)
+        {
+            n = cfg_map_get(ctx, val, "addresses");
+            return cfg_error(ctx, n, "\"addresses\": \"%s\" is not "
+                             "HOST:PORT", r->addresses[i]);
+        }
+    }
+    if (r->db > 1000000) {
+        return cfg_error(ctx, cfg_map_get(ctx, val, "db"),
+                         "\"db\": %" PRIu64 " is not a database index",
+                         r->db);
+    }
+    if (r->username != NULL && r->password == NULL) {
+        return cfg_error(ctx, cfg_map_get(ctx, val, "username"),
+                         "\"username\": needs a password");
+    }
+    if (r->max_pending_bytes == 0) {
+        return cfg_error(ctx, cfg_map_get(ctx, val, "max_pending_bytes"),
+                         "\"max_pending_bytes\": must be at least 1");
+    }
+    return 0;
+}
+
+
+/* tables[].cache: how the Redis backend caches the table.  conf:
+ * cfg_dim_t, whose defaults cfg_set_tables has set. */
+static int
+cfg_set_dim_cache(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
+    const cfg_cmd_t *cmd)
+{
+    cfg_dim_cache_t  *c = &((cfg_dim_t *) conf)->cache;
+
+    (void) cmd;
+    if (cfg_parse_map(ctx, val, val, cfg_cache_cmds, "cache", c) != 0) {
+        return -1;
+    }
+    if (c->max_rows == 0) {
+        return cfg_error(ctx, cfg_map_get(ctx, val, "max_rows"),
+                         "\"max_rows\": must be at least 1");
+    }
+    return 0;
 }
 
 
@@ -1782,6 +1936,12 @@ cfg_set_tables(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
         d = &cfg->dims[i];
         d->line = cfg_line(item);
         snprintf(what, sizeof(what), "tables[%zu]", i);
+        d->cache.policy = CFG_CACHE_ALL;
+        d->cache.refresh = CFG_DEFAULT_DIM_REFRESH;
+        d->cache.max_rows = CFG_DEFAULT_DIM_MAX_ROWS;
+        d->cache.ttl = CFG_DEFAULT_DIM_TTL;
+        d->cache.negative_ttl = CFG_DEFAULT_DIM_NEG_TTL;
+        d->cache.max_retries = CFG_DEFAULT_DIM_RETRIES;
 
         if (cfg_parse_map(ctx, item, item, cfg_table_cmds, what, d) != 0) {
             return -1;

@@ -112,6 +112,42 @@ typedef struct {
     int             line;
 } cfg_filter_t;
 
+/* How a table is cached when it comes from Redis (per table "cache"). */
+typedef enum {
+    CFG_CACHE_ALL = 0,              /* whole table, reloaded every refresh */
+    CFG_CACHE_LRU                   /* rows fetched on demand, LRU + TTL */
+} cfg_cache_policy_t;
+
+typedef struct {
+    cfg_cache_policy_t  policy;     /* default all */
+    double          refresh;        /* all: seconds between full reloads */
+    uint64_t        max_rows;       /* lru: cached rows, default 50000 */
+    double          ttl;            /* lru: seconds a found row is kept */
+    double          negative_ttl;   /* lru: seconds a missing row is kept */
+    uint64_t        max_retries;    /* failed Redis requests retried */
+} cfg_dim_cache_t;
+
+typedef enum {
+    CFG_DIMS_CSV = 0,               /* dimensions.dir (the default) */
+    CFG_DIMS_REDIS                  /* dimensions.redis */
+} cfg_dims_backend_t;
+
+/* dimensions.redis: where the shared tables live. */
+typedef struct {
+    char          **addresses;      /* HOST:PORT, tried in order */
+    size_t          naddresses;
+    char           *unix_socket;    /* tried before the addresses */
+    char           *username;       /* ACL user (AUTH user pass) */
+    char           *password;
+    uint64_t        db;             /* SELECT index */
+    double          connect_timeout;    /* seconds */
+    double          command_timeout;    /* seconds */
+    double          max_wait;       /* "wait": longest a line waits */
+    uint64_t        max_pending_bytes;  /* bytes of lines held waiting */
+    char           *prefix;         /* key prefix, default "gwlog:dim" */
+    int             line;
+} cfg_redis_t;
+
 typedef struct {
     char           *name;           /* table name; CSV file is NAME.csv */
     char          **key_columns;    /* CSV columns forming the key */
@@ -121,6 +157,8 @@ typedef struct {
     size_t          nprovides;
     char           *missing;        /* value on a miss, default "unknown" */
     int             line;
+    cfg_dim_cache_t cache;          /* Redis backend only (last, so that
+                                     * positional initializers still work) */
 } cfg_dim_t;
 
 typedef enum {
@@ -163,6 +201,8 @@ typedef struct {
     size_t           nfilters;
 
     char            *dims_dir;          /* CSV backend; NULL: no tables read */
+    cfg_dims_backend_t dims_backend;    /* dimensions.backend, default csv */
+    cfg_redis_t      redis;             /* dimensions.redis */
     cfg_dim_t       *dims;
     size_t           ndims;
 
@@ -186,6 +226,16 @@ typedef struct {
 #define CFG_DEFAULT_ROTATE_WAIT     10.0
 #define CFG_DEFAULT_CHECKPOINT      5.0
 #define CFG_ERRLEN                  512
+#define CFG_DEFAULT_DIM_REFRESH     60.0
+#define CFG_DEFAULT_DIM_MAX_ROWS    50000
+#define CFG_DEFAULT_DIM_TTL         600.0
+#define CFG_DEFAULT_DIM_NEG_TTL     30.0
+#define CFG_DEFAULT_DIM_RETRIES     3
+#define CFG_DEFAULT_REDIS_CONNECT   0.5
+#define CFG_DEFAULT_REDIS_COMMAND   0.25
+#define CFG_DEFAULT_REDIS_WAIT      1.0
+#define CFG_DEFAULT_REDIS_PENDING   (64 * 1024 * 1024)
+#define CFG_DEFAULT_REDIS_PREFIX    "gwlog:dim"
 
 
 /* Prototypes */

@@ -1,16 +1,22 @@
-/* dims.c - Dimension tables from a directory of CSV files. */
+/* dims.c - Dimension tables from a directory of CSV files, and the front
+ * of both backends (the Redis one is labels/dims_redis.c). */
 
 #include "labels/dims.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "exporter/expo.h"
 #include "exporter/log.h"
+#include "labels/dims_redis.h"
 #include "labels/hash.h"
 #include "parsers/utf8.h"
 
@@ -37,11 +43,15 @@ typedef struct {
     struct stat       st;       /* of the file last loaded */
     int               have_st;
     uint64_t          loads;
+    _Atomic uint64_t  hits, misses;
+    _Atomic size_t    nrows;    /* rows.n, for other threads */
+    _Atomic double    loaded_at;    /* unix time of the last load */
 } table_t;
 
 struct dims {
     table_t          *tables;
     size_t            ntables;
+    dredis_t         *redis;    /* the Redis backend, or NULL: CSV */
 };
 
 
@@ -95,6 +105,7 @@ dims_destroy(dims_t *d)
     if (d == NULL) {
         return;
     }
+    dredis_destroy(d->redis);
     for (i = 0; i < d->ntables; i++) {
         rows_free(&d->tables[i].rows);
         free(d->tables[i].path);
@@ -112,7 +123,7 @@ dims_reload_if_changed(dims_t *d)
     size_t       i;
     int          n = 0, exists;
 
-    for (i = 0; i < d->ntables; i++) {
+    for (i = 0; d->redis == NULL && i < d->ntables; i++) {
         t = &d->tables[i];
         if (t->path == NULL) {
             continue;
@@ -167,7 +178,173 @@ dims_lookup(dims_t *d, size_t t, const strv_t *keys)
 size_t
 dims_entries(const dims_t *d, size_t t)
 {
-    return d->tables[t].rows.n;
+    if (d->redis != NULL) {
+        return dredis_entries(d->redis, t);
+    }
+    return atomic_load_explicit(&d->tables[t].nrows, memory_order_relaxed);
+}
+
+
+dims_t *
+dims_create_redis(const cfg_t *cfg, const char *addr)
+{
+    dims_t  *d;
+
+    d = dims_create(cfg, NULL);
+    if (d == NULL) {
+        return NULL;
+    }
+    d->redis = dredis_create(cfg, addr);
+    if (d->redis == NULL) {
+        dims_destroy(d);
+        return NULL;
+    }
+    return d;
+}
+
+
+dims_result_t
+dims_get(dims_t *d, size_t t, const strv_t *keys, unsigned flags,
+    const strv_t **row, uint64_t *seq)
+{
+    table_t  *tb;
+
+    if (d->redis != NULL) {
+        return dredis_get(d->redis, t, keys, flags, row, seq);
+    }
+    tb = &d->tables[t];
+    *row = dims_lookup(d, t, keys);
+    if (!(flags & DIMS_NOCOUNT)) {
+        atomic_fetch_add_explicit(*row ? &tb->hits : &tb->misses, 1,
+                                  memory_order_relaxed);
+    }
+    return *row ? DIMS_HIT : DIMS_MISS;
+}
+
+
+int
+dims_async(const dims_t *d)
+{
+    return d->redis != NULL;
+}
+
+
+uint64_t
+dims_sync(dims_t *d)
+{
+    return d->redis ? dredis_sync(d->redis) : 0;
+}
+
+
+int
+dims_has_news(dims_t *d)
+{
+    return d->redis ? dredis_has_news(d->redis) : 0;
+}
+
+
+void
+dims_wait(dims_t *d, double timeout)
+{
+    struct timespec  ts;
+
+    if (d->redis != NULL) {
+        dredis_wait(d->redis, timeout);
+        return;
+    }
+    ts.tv_sec = (time_t) timeout;
+    ts.tv_nsec = (long) ((timeout - (double) ts.tv_sec) * 1e9);
+    nanosleep(&ts, NULL);
+}
+
+
+void
+dims_wake(dims_t *d)
+{
+    if (d->redis != NULL) {
+        dredis_wake(d->redis);
+    }
+}
+
+
+void
+dims_wait_loaded(dims_t *d, double timeout)
+{
+    if (d->redis != NULL) {
+        dredis_wait_loaded(d->redis, timeout);
+    }
+}
+
+
+double
+dims_max_wait(const dims_t *d)
+{
+    return d->redis ? dredis_max_wait(d->redis) : 0;
+}
+
+
+uint64_t
+dims_max_pending_bytes(const dims_t *d)
+{
+    return d->redis ? dredis_max_pending_bytes(d->redis) : 0;
+}
+
+
+void
+dims_set_pending_lines(dims_t *d, uint64_t n)
+{
+    if (d->redis != NULL) {
+        dredis_set_pending_lines(d->redis, n);
+    }
+}
+
+
+void
+dims_write_metrics(dims_t *d, buf_t *b)
+{
+    char     num[EXPO_DOUBLE_LEN];
+    size_t   i;
+    double   ts;
+
+    if (d->redis != NULL) {
+        dredis_write_metrics(d->redis, b);
+        return;
+    }
+    if (d->ntables == 0) {
+        return;
+    }
+    /* The CSV backend: every row is in memory, so there is no
+     * negative_hit, and a miss is final. */
+    expo_write_header(b, "gwlog_dim_lookups_total", "Dimension lookups by "
+                      "table and result: hit (local cache), negative_hit "
+                      "(cached as absent), miss (asked Redis, or answered "
+                      "missing while it is down).", "counter");
+    for (i = 0; i < d->ntables; i++) {
+        buf_printf(b, "gwlog_dim_lookups_total{table=\"%s\",result=\"hit\"} "
+                   "%" PRIu64 "\n", d->tables[i].cfg->name,
+                   atomic_load(&d->tables[i].hits));
+        buf_printf(b, "gwlog_dim_lookups_total{table=\"%s\",result=\"miss\"} "
+                   "%" PRIu64 "\n", d->tables[i].cfg->name,
+                   atomic_load(&d->tables[i].misses));
+    }
+    expo_write_header(b, "gwlog_dim_cache_entries", "Rows held in the local "
+                      "cache of each dimension table (found, absent and "
+                      "requested).", "gauge");
+    for (i = 0; i < d->ntables; i++) {
+        buf_printf(b, "gwlog_dim_cache_entries{table=\"%s\"} %zu\n",
+                   d->tables[i].cfg->name, dims_entries(d, i));
+    }
+    expo_write_header(b, "gwlog_dim_last_refresh_timestamp_seconds", "Unix "
+                      "time a dimension table was last loaded whole (all) or "
+                      "its version checked (lru).", "gauge");
+    for (i = 0; i < d->ntables; i++) {
+        ts = atomic_load(&d->tables[i].loaded_at);
+        if (ts > 0) {
+            expo_format_double(num, ts);
+            buf_printf(b, "gwlog_dim_last_refresh_timestamp_seconds"
+                       "{table=\"%s\"} %s\n", d->tables[i].cfg->name, num);
+        }
+    }
 }
 
 
@@ -202,6 +379,7 @@ table_load(table_t *t)
                          t->cfg->missing);
             }
             rows_free(&t->rows);
+            atomic_store(&t->nrows, 0);
             t->have_st = 0;
             t->loads++;
             return;
@@ -254,6 +432,13 @@ table_load(table_t *t)
     rows_free(&t->rows);
     t->rows = rows;
     t->loads++;
+    atomic_store(&t->nrows, rows.n);
+    {
+        struct timespec  now;
+
+        clock_gettime(CLOCK_REALTIME, &now);
+        atomic_store(&t->loaded_at, (double) now.tv_sec + now.tv_nsec / 1e9);
+    }
     log_info("dimension table %s: loaded %zu rows from %s", t->cfg->name,
              rows.n, t->path);
 }

@@ -870,6 +870,136 @@ START_TEST(test_inline_error)
 END_TEST
 
 
+/* Redis backend options and per-table cache policies. */
+
+#define DIMS_T  "fields: {uid: {key: CallerUid}}\n"
+
+START_TEST(test_redis_options)
+{
+    static const char  yaml[] = IN MET DIMS_T
+        "dimensions:\n"
+        "  backend: redis\n"
+        "  redis:\n"
+        "    addresses: ['127.0.0.1:6380', 'primary.example:6379']\n"
+        "    unix_socket: /run/redis.sock\n"
+        "    username: gwlog\n"
+        "    password: s3cret\n"
+        "    db: 3\n"
+        "    connect_timeout: 200ms\n"
+        "    command_timeout: 100ms\n"
+        "    wait: 2s\n"
+        "    max_pending_bytes: 1000\n"
+        "    prefix: 'x:dim'\n"
+        "  tables:\n"
+        "    - {name: t1, key: [uid], provides: [a]}\n"
+        "    - name: t2\n"
+        "      key: [uid]\n"
+        "      provides: [b]\n"
+        "      cache: {policy: lru, refresh: 5s, max_rows: 7, ttl: 1m,\n"
+        "              negative_ttl: 10s, max_retries: 1}\n";
+
+    cfg = load_inline(yaml);
+    ck_assert_msg(cfg != NULL, "%s", err);
+    ck_assert_int_eq(cfg->dims_backend, CFG_DIMS_REDIS);
+    ck_assert_uint_eq(cfg->redis.naddresses, 2);
+    ck_assert_str_eq(cfg->redis.addresses[1], "primary.example:6379");
+    ck_assert_str_eq(cfg->redis.unix_socket, "/run/redis.sock");
+    ck_assert_str_eq(cfg->redis.username, "gwlog");
+    ck_assert_str_eq(cfg->redis.password, "s3cret");
+    ck_assert_uint_eq(cfg->redis.db, 3);
+    ck_assert(cfg->redis.connect_timeout == 0.2);
+    ck_assert(cfg->redis.command_timeout == 0.1);
+    ck_assert(cfg->redis.max_wait == 2);
+    ck_assert_uint_eq(cfg->redis.max_pending_bytes, 1000);
+    ck_assert_str_eq(cfg->redis.prefix, "x:dim");
+    /* Defaults of a table without "cache". */
+    ck_assert_int_eq(cfg->dims[0].cache.policy, CFG_CACHE_ALL);
+    ck_assert(cfg->dims[0].cache.refresh == CFG_DEFAULT_DIM_REFRESH);
+    ck_assert_uint_eq(cfg->dims[0].cache.max_rows, CFG_DEFAULT_DIM_MAX_ROWS);
+    ck_assert(cfg->dims[0].cache.ttl == CFG_DEFAULT_DIM_TTL);
+    ck_assert(cfg->dims[0].cache.negative_ttl == CFG_DEFAULT_DIM_NEG_TTL);
+    ck_assert_uint_eq(cfg->dims[0].cache.max_retries,
+                      CFG_DEFAULT_DIM_RETRIES);
+    ck_assert_int_eq(cfg->dims[1].cache.policy, CFG_CACHE_LRU);
+    ck_assert(cfg->dims[1].cache.refresh == 5);
+    ck_assert_uint_eq(cfg->dims[1].cache.max_rows, 7);
+    ck_assert(cfg->dims[1].cache.ttl == 60);
+    ck_assert(cfg->dims[1].cache.negative_ttl == 10);
+    ck_assert_uint_eq(cfg->dims[1].cache.max_retries, 1);
+    config_free(cfg);
+
+    /* Without a redis section: CSV, and the documented defaults. */
+    cfg = load_inline(IN MET);
+    ck_assert_msg(cfg != NULL, "%s", err);
+    ck_assert_int_eq(cfg->dims_backend, CFG_DIMS_CSV);
+    ck_assert(cfg->redis.connect_timeout == CFG_DEFAULT_REDIS_CONNECT);
+    ck_assert(cfg->redis.command_timeout == CFG_DEFAULT_REDIS_COMMAND);
+    ck_assert(cfg->redis.max_wait == CFG_DEFAULT_REDIS_WAIT);
+    ck_assert_uint_eq(cfg->redis.max_pending_bytes,
+                      CFG_DEFAULT_REDIS_PENDING);
+    config_free(cfg);
+    cfg = NULL;
+}
+END_TEST
+
+
+START_TEST(test_default_cache_policies)
+{
+    cfg = config_load(DEFAULT_CONFIG, err, sizeof(err));
+    ck_assert_msg(cfg != NULL, "%s", err);
+    ck_assert_int_eq(cfg->dims_backend, CFG_DIMS_CSV);
+    ck_assert_str_eq(cfg->dims[1].name, "user_level");
+    ck_assert_int_eq(cfg->dims[0].cache.policy, CFG_CACHE_ALL);
+    ck_assert_int_eq(cfg->dims[1].cache.policy, CFG_CACHE_LRU);
+    ck_assert_uint_eq(cfg->dims[1].cache.max_rows, 50000);
+    ck_assert(cfg->dims[1].cache.ttl == 600);
+    ck_assert_uint_eq(cfg->dims[1].cache.max_retries, 3);
+    ck_assert_int_eq(cfg->dims[2].cache.policy, CFG_CACHE_ALL);
+    config_free(cfg);
+    cfg = NULL;
+}
+END_TEST
+
+
+static const error_case_t  redis_cases[] = {
+    { IN MET "dimensions:\n  backend: redis\n", 4, "needs redis.addresses" },
+    { IN MET "dimensions:\n  backend: memcached\n", 4,
+      "expected csv or redis" },
+    { IN MET "dimensions:\n  redis: {addresses: [localhost]}\n", 4,
+      "is not HOST:PORT" },
+    { IN MET "dimensions:\n  redis: {addresses: ['h:0']}\n", 4,
+      "is not HOST:PORT" },
+    { IN MET "dimensions:\n  redis:\n    db: -1\n", 5, "db" },
+    { IN MET "dimensions:\n  redis:\n    username: u\n", 5,
+      "needs a password" },
+    { IN MET "dimensions:\n  redis:\n    wait: 0s\n", 5,
+      "must be greater than 0" },
+    { IN MET "dimensions:\n  redis:\n    command_timeout: soon\n", 5,
+      "expected a duration" },
+    { IN MET "dimensions:\n  redis:\n    max_pending_bytes: 0\n", 5,
+      "positive integer" },
+    { IN MET "dimensions:\n  redis:\n    tls: true\n", 5, "tls" },
+    { IN MET DIMS_T "dimensions:\n  tables:\n"
+      "    - {name: t, key: [uid], provides: [a],\n"
+      "       cache: {policy: lfu}}\n", 7, "expected all or lru" },
+    { IN MET DIMS_T "dimensions:\n  tables:\n"
+      "    - name: t\n      key: [uid]\n      provides: [a]\n"
+      "      cache:\n        max_rows: 0\n", 10, "positive integer" },
+    { IN MET DIMS_T "dimensions:\n  tables:\n"
+      "    - name: t\n      key: [uid]\n      provides: [a]\n"
+      "      cache:\n        ttl: 10\n        size: 3\n", 11, "size" },
+};
+
+START_TEST(test_redis_errors)
+{
+    const error_case_t  *tc = &redis_cases[_i];
+
+    cfg = load_inline(tc->src);
+    assert_error(cfg, "inline.yml", tc->line, tc->msg);
+}
+END_TEST
+
+
 Suite *
 config_suite(void)
 {
@@ -902,6 +1032,13 @@ config_suite(void)
     tcase_add_loop_test(tc, test_inline_error, 0,
                         (int) (sizeof(inline_cases)
                                / sizeof(inline_cases[0])));
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("Redis");
+    tcase_add_test(tc, test_redis_options);
+    tcase_add_test(tc, test_default_cache_policies);
+    tcase_add_loop_test(tc, test_redis_errors, 0,
+                        (int) (sizeof(redis_cases) / sizeof(redis_cases[0])));
     suite_add_tcase(s, tc);
 
     return s;
