@@ -4,6 +4,10 @@
 #   make run        install missing Debian packages, generate live logs, run
 #   make test       install missing Debian packages, unit + integration tests
 #   make bench      throughput of --one-shot against wc -l on the same file
+#   make asan       ASan + UBSan build in build-asan/, unit + integration tests
+#   make valgrind   memcheck on a --one-shot run and a short live run
+#   make privilege  run as nobody, no capabilities, W^X; verify the unit
+#   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS (60) each
 #   make clean
 #
 # Flags passed from outside (CFLAGS, LDFLAGS, CPPFLAGS) are added to ours,
@@ -45,7 +49,8 @@ QUIET_CC = @printf '    %-6s %s\n' CC $@ 1>&2;
 QUIET_LD = @printf '    %-6s %s\n' LINK $@ 1>&2;
 endif
 
-.PHONY: all run test unit integration tailing rules e2e bench deps clean
+.PHONY: all run test unit integration tailing rules e2e bench deps clean \
+        asan valgrind privilege fuzz fuzz-build
 
 all: $(BUILD)/gwlog_exporter $(BUILD)/loggen
 
@@ -94,7 +99,8 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/check_gwlog
-	@$(MAKE) --no-print-directory unit integration tailing rules e2e
+	@$(MAKE) --no-print-directory unit integration tailing rules e2e \
+	    asan privilege
 
 unit: $(BUILD)/check_gwlog
 	@cd tests && ../$(BUILD)/check_gwlog
@@ -117,7 +123,118 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@tools/bench.sh
 
-clean:
-	rm -rf $(BUILD)
+# Sanitizers: the same sources, tests and integration run built with
+# ASan + UBSan into build-asan/ (a second tree, so both builds coexist).
+# GCC's -Wformat-truncation and -Wstringop-* see the sanitizers' extra
+# code paths and warn where the normal build does not; they stay warnings
+# there and errors in the normal build.
+ASAN_BUILD := build-asan
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+ASAN_ENV   := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
--include $(DEP)
+asan:
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) OPTIMIZATION=-O1 \
+	    CFLAGS="$(ASAN_FLAGS) -Wno-error=format-truncation \
+	            -Wno-error=stringop-overflow -Wno-error=stringop-truncation \
+	            $(CFLAGS)" \
+	    LDFLAGS="$(ASAN_FLAGS) $(LDFLAGS)" \
+	    $(ASAN_BUILD)/gwlog_exporter $(ASAN_BUILD)/check_gwlog
+	@$(MAKE) --no-print-directory $(BUILD)/loggen
+	cd tests && $(ASAN_ENV) ../$(ASAN_BUILD)/check_gwlog
+	$(ASAN_ENV) GWLOG_EXPORTER=$(ASAN_BUILD)/gwlog_exporter \
+	    python3 tests/integration.py
+
+# valgrind memcheck on the normal build: a --one-shot run over a loggen
+# corpus, and a live run that tails, serves two scrapes and stops on
+# SIGTERM.  Any error or leak fails (tests/valgrind.sh).
+valgrind: all
+	@tests/valgrind.sh $(BUILD)
+
+# The exporter without root, capabilities or W^X memory, as
+# deploy/gwlog_exporter.service runs it (tests/least_privilege.sh).
+privilege: all
+	@tests/least_privilege.sh $(BUILD)
+
+# Fuzzing with libFuzzer.  clang builds the library sources themselves
+# (not $(BUILD)/libgwlog.a, which gcc builds without instrumentation)
+# into build-fuzz/; each target then runs for FUZZ_SECONDS from its seed
+# corpus in tests/fuzz/corpus/TARGET (read only; what the fuzzer finds
+# goes to build-fuzz/corpus/TARGET).  A crash fails the run and leaves
+# build-fuzz/crash-TARGET-*; turn it into a regression test.
+FUZZ          := build-fuzz
+FUZZ_CC       ?= clang
+FUZZ_SECONDS  ?= 60
+FUZZ_TARGETS  := json kv regex config csv state pipeline
+FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS    = -std=gnu11 -O1 -g -fno-omit-frame-pointer $(WARNINGS) \
+                 $(PKG_CFLAGS) -I. -I$(FUZZ) \
+                 -DGWLOG_VERSION='"$(VERSION)"' -DGWLOG_REVISION='"fuzz"'
+FUZZ_LIB_OBJ  := $(LIB_SRC:%.c=$(FUZZ)/obj/%.o)
+FUZZ_BINS     := $(FUZZ_TARGETS:%=$(FUZZ)/fuzz_%)
+
+$(FUZZ)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(QUIET_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+	    $(FUZZ_SAN) -MMD -MP -c -o $@ $<
+
+$(FUZZ)/obj/config/default.o: config/gwlog_exporter.yml
+
+# Keep the objects: pattern-rule intermediates would be deleted.
+.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_TARGETS:%=$(FUZZ)/obj/tests/fuzz/fuzz_%.o)
+
+$(FUZZ)/fuzz_%: $(FUZZ)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
+	$(QUIET_LD)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(PKG_LIBS)
+
+fuzz-build:
+	@command -v $(FUZZ_CC) >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends clang >/dev/null; }
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+fuzz: deps fuzz-build
+	@tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Installation: make install [PREFIX=/usr/local] [DESTDIR=...].  The
+# configuration goes to SYSCONFDIR (/etc unless PREFIX is elsewhere), the
+# systemd unit gets the installed paths.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= $(if $(filter /usr /usr/local,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+BINDIR      = $(PREFIX)/bin
+DATADIR     = $(PREFIX)/share/gwlog_exporter
+MANDIR      = $(PREFIX)/share/man/man1
+DOCDIR      = $(PREFIX)/share/doc/gwlog_exporter
+
+install: all
+	install -D -m 0755 $(BUILD)/gwlog_exporter $(DESTDIR)$(BINDIR)/gwlog_exporter
+	install -D -m 0755 $(BUILD)/gwlog_dimload $(DESTDIR)$(BINDIR)/gwlog_dimload
+	install -D -m 0644 config/gwlog_exporter.yml \
+	    $(DESTDIR)$(SYSCONFDIR)/gwlog_exporter/gwlog_exporter.yml
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+	    -e 's|/etc/gwlog_exporter|$(SYSCONFDIR)/gwlog_exporter|g' \
+	    -e 's|/usr/share/doc/gwlog_exporter|$(DOCDIR)|g' \
+	    deploy/gwlog_exporter.service > $(BUILD)/gwlog_exporter.service
+	install -D -m 0644 $(BUILD)/gwlog_exporter.service \
+	    $(DESTDIR)$(UNITDIR)/gwlog_exporter.service
+	install -D -m 0644 deploy/gwlog_exporter.1 $(DESTDIR)$(MANDIR)/gwlog_exporter.1
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -d $(DESTDIR)$(DATADIR)/alerts $(DESTDIR)$(DATADIR)/grafana
+	cp -R alerts/*.yml $(DESTDIR)$(DATADIR)/alerts/
+	cp -R grafana/dashboards grafana/provisioning $(DESTDIR)$(DATADIR)/grafana/
+
+# A source tarball of the committed tree: build/gwlog_exporter-VERSION.tar.gz.
+dist:
+	@mkdir -p $(BUILD)
+	git archive --format=tar.gz --prefix=gwlog_exporter-$(VERSION)/ \
+	    -o $(BUILD)/gwlog_exporter-$(VERSION).tar.gz HEAD
+	@echo "$(BUILD)/gwlog_exporter-$(VERSION).tar.gz"
+
+operability: all
+	@python3 tests/operability.py
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ)
+
+-include $(DEP) $(wildcard build-fuzz/obj/*/*.d build-fuzz/obj/tests/fuzz/*.d)

@@ -496,7 +496,9 @@ START_TEST(test_max_series_overflow)
 
     store_lock(st);
     for (i = 0; i < 6; i++) {
-        snprintf(v[i], sizeof(v[i]), "v%d", i);
+        v[i][0] = 'v';     /* "v0".."v5" */
+        v[i][1] = (char) ('0' + i);
+        v[i][2] = '\0';
         ids[i] = series2(f, (strv_t) { v[i], strlen(v[i]) }, SV("z"));
         store_add(f, ids[i], (uint64_t) (i + 1));
     }

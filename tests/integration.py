@@ -19,7 +19,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-EXPORTER = os.path.join(ROOT, "build", "gwlog_exporter")
+EXPORTER = os.environ.get("GWLOG_EXPORTER",
+                          os.path.join(ROOT, "build", "gwlog_exporter"))
 LOGGEN = os.path.join(ROOT, "build", "loggen")
 OUT = os.path.join(HERE, "out")
 PY = sys.executable
