@@ -1,6 +1,6 @@
 # Makefile - builds gwlog_exporter, its tools and its tests.
 #
-#   make            build/gwlog_exporter, build/loggen
+#   make            build/gwlog_exporter, build/loggen, build/gwlog_dimload
 #   make run        install missing Debian packages, generate live logs, run
 #   make test       install missing Debian packages, unit + integration tests
 #   make bench      throughput of --one-shot against wc -l on the same file
@@ -16,7 +16,8 @@
 PKGS      := libmicrohttpd libpcre2-8 hiredis yaml-0.1 zlib
 DEB_PKGS  := build-essential pkg-config libmicrohttpd-dev libinotifytools0-dev \
              libpcre2-dev libhiredis-dev check libyaml-dev zlib1g-dev \
-             python3 curl prometheus prometheus-alertmanager logrotate
+             python3 curl prometheus prometheus-alertmanager logrotate \
+             redis-server redis-tools
 BUILD     := build
 VERSION   := 0.1.0
 REVISION  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -42,17 +43,17 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 # them through the list generated here, so a new test file needs no edit.
 SUITES   := $(filter-out main,$(patsubst tests/check_%.c,%,$(TEST_SRC)))
 DEP      := $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/exporter/main.d \
-            $(BUILD)/obj/tools/loggen.d
+            $(BUILD)/obj/tools/loggen.d $(BUILD)/obj/tools/dimload.d
 
 ifndef V
 QUIET_CC = @printf '    %-6s %s\n' CC $@ 1>&2;
 QUIET_LD = @printf '    %-6s %s\n' LINK $@ 1>&2;
 endif
 
-.PHONY: all run test unit integration tailing rules e2e bench deps clean \
+.PHONY: all run test unit integration tailing rules e2e bench deps clean redis \
         asan valgrind privilege fuzz fuzz-build
 
-all: $(BUILD)/gwlog_exporter $(BUILD)/loggen
+all: $(BUILD)/gwlog_exporter $(BUILD)/loggen $(BUILD)/gwlog_dimload
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -63,6 +64,10 @@ $(BUILD)/libgwlog.a: $(LIB_OBJ)
 	$(QUIET_LD)$(AR) rcs $@ $^
 
 $(BUILD)/gwlog_exporter: $(BUILD)/obj/exporter/main.o $(BUILD)/libgwlog.a
+	$(QUIET_LD)$(CC) $(REAL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Loads dimension CSVs into Redis (labels/dims_redis.c has the schema).
+$(BUILD)/gwlog_dimload: $(BUILD)/obj/tools/dimload.o $(BUILD)/libgwlog.a
 	$(QUIET_LD)$(CC) $(REAL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/loggen: $(BUILD)/obj/tools/loggen.o
@@ -99,7 +104,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/check_gwlog
-	@$(MAKE) --no-print-directory unit integration tailing rules e2e \
+	@$(MAKE) --no-print-directory unit integration tailing rules e2e redis \
 	    asan privilege
 
 unit: $(BUILD)/check_gwlog
@@ -110,6 +115,10 @@ integration: all
 
 tailing: all
 	@python3 tests/tailing.py
+
+# Redis dimension backend against real redis-server processes (~30 s).
+redis: all
+	@python3 tests/redis.py
 
 # promtool check/test rules, amtool check-config and routing (alerts/).
 rules:

@@ -39,6 +39,7 @@ typedef struct {
     char           **input_paths;
     size_t           ninput_paths;
     const char      *dims_dir;
+    const char      *dims_redis;        /* --dims.redis: HOST:PORT */
     const char      *state_dir;
     int              one_shot;
     int              check_config;
@@ -47,7 +48,7 @@ typedef struct {
 } opts_t;
 
 enum {
-    OPT_CONFIG = 256, OPT_LISTEN, OPT_PATH, OPT_INPUT, OPT_DIMS, OPT_STATE,
+    OPT_CONFIG = 256, OPT_LISTEN, OPT_PATH, OPT_INPUT, OPT_DIMS, OPT_DIMS_REDIS, OPT_STATE,
     OPT_ONE_SHOT, OPT_CHECK, OPT_LOG_LEVEL, OPT_VERSION, OPT_HELP,
     OPT_TEST_LINE, OPT_TEST_LINES
 };
@@ -58,6 +59,7 @@ static const struct option  long_options[] = {
     { "web.telemetry-path",   required_argument, NULL, OPT_PATH },
     { "input.path",           required_argument, NULL, OPT_INPUT },
     { "dims.dir",             required_argument, NULL, OPT_DIMS },
+    { "dims.redis",           required_argument, NULL, OPT_DIMS_REDIS },
     { "state.dir",            required_argument, NULL, OPT_STATE },
     { "one-shot",             no_argument,       NULL, OPT_ONE_SHOT },
     { "check-config",         no_argument,       NULL, OPT_CHECK },
@@ -84,6 +86,9 @@ static const char  usage_text[] =
 "                             config's input paths\n"
 "  --dims.dir=DIR             directory of dimension CSVs; replaces the\n"
 "                             config's dimensions.dir\n"
+"  --dims.redis=HOST:PORT     read the dimension tables from this Redis\n"
+"                             (or unix socket path) instead of the\n"
+"                             config's backend\n"
 "  --state.dir=DIR            directory for checkpoints of offsets and\n"
 "                             counts (must exist and be writable)\n"
 "  --one-shot                 read the inputs from their start to their\n"
@@ -101,6 +106,7 @@ static const char  usage_text[] =
 /* What a scrape reads. */
 typedef struct {
     store_t         *store;         /* not owned */
+    dims_t          *dims;          /* not owned */
     tail_t          *tail;          /* not owned; NULL in --one-shot */
 } scrape_ctx_t;
 
@@ -140,8 +146,15 @@ main(int argc, char **argv)
     }
 
     store = store_create();
-    dims = store ? dims_create(cfg, o.check_config ? NULL : cfg->dims_dir)
-                 : NULL;
+    if (store != NULL && !o.check_config
+        && (o.dims_redis != NULL || cfg->dims_backend == CFG_DIMS_REDIS))
+    {
+        dims = dims_create_redis(cfg, o.dims_redis);
+    } else {
+        dims = store ? dims_create(cfg, o.check_config ? NULL
+                                                       : cfg->dims_dir)
+                     : NULL;
+    }
     if (store == NULL || dims == NULL) {
         fprintf(stderr, "gwlog_exporter: out of memory\n");
         goto done;
@@ -175,9 +188,14 @@ main(int argc, char **argv)
         goto done;
     }
     sc.store = store;
+    sc.dims = dims;
     sc.tail = o.one_shot ? NULL : tail;
     if (o.one_shot) {
+        /* Deterministic output with Redis: the "all" tables loaded first,
+         * then every line that waited on a lookup counted. */
+        dims_wait_loaded(dims, 30.0);
         rc = tail_one_shot(tail) == 0 ? 0 : 1;
+        pipeline_drain(pipe);
         write_exposition(&sc, &out);
         if (fwrite(out.p, 1, out.len, stdout) != out.len || fflush(stdout)) {
             fprintf(stderr, "gwlog_exporter: write to stdout failed: %s\n",
@@ -241,6 +259,9 @@ parse_flags(int argc, char **argv, opts_t *o)
             break;
         case OPT_DIMS:
             o->dims_dir = optarg;
+            break;
+        case OPT_DIMS_REDIS:
+            o->dims_redis = optarg;
             break;
         case OPT_STATE:
             o->state_dir = optarg;
@@ -396,6 +417,7 @@ write_exposition(const scrape_ctx_t *sc, buf_t *out)
         return;
     }
     expo_write_snapshot(out, snap);
+    dims_write_metrics(sc->dims, out);
     if (sc->tail != NULL) {
         tail_write_metrics(sc->tail, out);
     }

@@ -13,11 +13,15 @@
 
 #include "exporter/pipeline.h"
 
+#include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "exporter/log.h"
 #include "labels/filter.h"
 #include "parsers/json.h"
 #include "parsers/kv.h"
@@ -70,6 +74,29 @@ typedef struct {
     uint32_t             id;
 } reason_t;
 
+/* A line waiting for a dimension lookup (Redis backend), with its own
+ * copy of the bytes. */
+typedef struct parked parked_t;
+
+struct parked {
+    parked_t            *next;
+    size_t               input;
+    size_t               len;
+    double               deadline;      /* monotonic: counted by then */
+    uint64_t             wait_seq;      /* the answer it waits for */
+    char                 line[];
+};
+
+/* What a line does to one family, decided before anything is counted. */
+typedef struct {
+    int                  what;          /* FL_SKIP, FL_VALUE_ERR, FL_COUNT */
+    double               x;
+    size_t               cut;
+    strv_t               labels[MAX_LABELS];
+} famline_t;
+
+enum { FL_SKIP = 0, FL_VALUE_ERR, FL_COUNT };
+
 struct pipeline {
     const cfg_t         *cfg;           /* not owned */
     store_t             *store;         /* not owned */
@@ -112,11 +139,35 @@ struct pipeline {
     const strv_t       **row;
     strv_t               tmp_keys[MAX_LABELS];
     scratch_t           *scratch;
+    famline_t           *fl;            /* per family */
+
+    /* Lines waiting for Redis (see "Waiting lines" below).  The list
+     * belongs to whoever holds the store lock. */
+    int                  async;         /* dims may answer DIMS_PENDING */
+    double               max_wait;
+    uint64_t             max_bytes;
+    parked_t            *phead, **ptail;
+    uint64_t             pbytes;
+    _Atomic uint64_t     nparked;
+    uint32_t             tick;
+    int                  replay;        /* replaying a parked line */
+    int                  final;         /* pending lookups give "missing" */
+    int                  probe;         /* count nothing (line tester) */
+    int                  pending;       /* this line needs an answer */
+    uint64_t             wait_seq;
+    int                  overflow_logged;
+    pthread_t            settler;
+    int                  settler_running;
+    _Atomic int          stop;
 };
 
 
-static void process(pipeline_t *p, size_t input, const char *line,
+static int process(pipeline_t *p, size_t input, const char *line,
     size_t len, FILE *ex);
+static void park(pipeline_t *p, size_t input, const char *line, size_t len);
+static void settle(pipeline_t *p, int force);
+static void *settler_main(void *arg);
+static double mono_now(void);
 static void verdict_invalid(pipeline_t *p, const char *reason, FILE *ex);
 static void explain_fields(pipeline_t *p, FILE *ex);
 static void explain_dims(pipeline_t *p, FILE *ex);
@@ -245,6 +296,22 @@ pipeline_create(const cfg_t *cfg, store_t *store, dims_t *dims, char *err,
         }
         goto err;
     }
+    p->fl = zalloc(p->nfams, sizeof(famline_t));
+    if (p->fl == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto err;
+    }
+    p->ptail = &p->phead;
+    p->async = dims != NULL && dims_async(dims);
+    if (p->async) {
+        p->max_wait = dims_max_wait(dims);
+        p->max_bytes = dims_max_pending_bytes(dims);
+        if (pthread_create(&p->settler, NULL, settler_main, p) != 0) {
+            snprintf(err, errlen, "pthread_create() failed");
+            goto err;
+        }
+        p->settler_running = 1;
+    }
     return p;
 
 err:
@@ -261,6 +328,18 @@ pipeline_destroy(pipeline_t *p)
     if (p == NULL) {
         return;
     }
+    if (p->settler_running) {
+        atomic_store(&p->stop, 1);
+        dims_wake(p->dims);
+        pthread_join(p->settler, NULL);
+    }
+    while (p->phead != NULL) {
+        parked_t  *next = p->phead->next;
+
+        free(p->phead);
+        p->phead = next;
+    }
+    free(p->fl);
     for (i = 0; p->fields && i < p->nfields; i++) {
         for (j = 0; j < p->fields[i].npath; j++) {
             json_keys_destroy(p->fields[i].path[j]);
@@ -316,29 +395,262 @@ pipeline_destroy(pipeline_t *p)
 }
 
 
+/* Waiting lines (the Redis backend).
+ *
+ * A line whose lookups the local cache cannot answer is "parked": nothing
+ * of it is counted yet, its bytes are copied, and it waits for the answer
+ * (dims_sync() reaching its sequence number) or for its deadline
+ * (dimensions.redis.wait, 1 s by default), whichever comes first.  It is
+ * then processed again from its bytes ("replayed"): with the answer it
+ * gets the right labels; at the deadline every lookup still pending gives
+ * the table's "missing" value.  A replay that needs another lookup (a
+ * filter on one table, then a label from another) parks again with the
+ * same deadline.  Every line is counted exactly once, either way:
+ *
+ *   1. nothing is counted before the line's lookups are all answered:
+ *      families are evaluated first (labels, values, "when"), and counted
+ *      only when no lookup is pending;
+ *   2. the list is only touched under the store lock: by the tail thread
+ *      at the start of each line, and by the settler thread when the tail
+ *      is idle (it wakes on answers and every 20 ms for deadlines);
+ *   3. a checkpoint flushes the list first (pipeline_flush(), replaying
+ *      each line with what is known), so counts match the offsets it
+ *      saves; the tailer postpones a due checkpoint while lines wait, by
+ *      at most one wait, so that a flush rarely has to give up on one;
+ *   4. more than max_pending_bytes of waiting lines (a stalled Redis at a
+ *      high rate): the oldest are counted at once with what is known.
+ */
 void
 pipeline_line(pipeline_t *p, size_t input, const char *line, size_t len)
 {
-    process(p, input, line, len, NULL);
+    if (!p->async) {
+        (void) process(p, input, line, len, NULL);
+        return;
+    }
+    if (p->phead != NULL
+        && (dims_has_news(p->dims) || (++p->tick & 255) == 0))
+    {
+        settle(p, 0);
+    } else {
+        (void) dims_sync(p->dims);
+    }
+    p->pending = 0;
+    p->wait_seq = 0;
+    if (process(p, input, line, len, NULL) != 0) {
+        park(p, input, line, len);
+    }
 }
 
 
+/* In the line tester, lookups are waited for (bounded): the tester runs
+ * the line without counting until nothing is pending, then explains. */
 void
 pipeline_explain(pipeline_t *p, size_t input, const char *line, size_t len,
     FILE *out)
 {
-    process(p, input, line, len, out);
+    double  until;
+
+    if (p->async) {
+        store_lock(p->store);
+        until = mono_now() + p->max_wait;
+        p->probe = 1;
+        for (;;) {
+            p->pending = 0;
+            (void) dims_sync(p->dims);
+            if (process(p, input, line, len, NULL) == 0
+                || mono_now() >= until)
+            {
+                break;
+            }
+            dims_wait(p->dims, 0.02);
+        }
+        p->probe = 0;
+        p->final = 1;
+        (void) process(p, input, line, len, out);
+        p->final = 0;
+        store_unlock(p->store);
+        return;
+    }
+    (void) process(p, input, line, len, out);
+}
+
+
+uint64_t
+pipeline_pending(pipeline_t *p)
+{
+    return atomic_load_explicit(&p->nparked, memory_order_relaxed);
+}
+
+
+double
+pipeline_max_wait(pipeline_t *p)
+{
+    return p->async ? p->max_wait : 0;
+}
+
+
+void
+pipeline_flush(pipeline_t *p)
+{
+    if (p->async) {
+        settle(p, 1);
+    }
+}
+
+
+void
+pipeline_drain(pipeline_t *p)
+{
+    uint64_t  n;
+
+    while (p->async) {
+        store_lock(p->store);
+        settle(p, 0);
+        n = atomic_load(&p->nparked);
+        store_unlock(p->store);
+        if (n == 0) {
+            break;
+        }
+        dims_wait(p->dims, 0.02);
+    }
+}
+
+
+/* Keeps a copy of the line; see "Waiting lines". */
+static void
+park(pipeline_t *p, size_t input, const char *line, size_t len)
+{
+    parked_t  *e;
+
+    e = malloc(sizeof(*e) + len + 1);
+    if (e == NULL) {
+        p->final = 1;                   /* no memory: count it now */
+        (void) process(p, input, line, len, NULL);
+        p->final = 0;
+        return;
+    }
+    e->next = NULL;
+    e->input = input;
+    e->len = len;
+    e->deadline = mono_now() + p->max_wait;
+    e->wait_seq = p->wait_seq;
+    memcpy(e->line, line, len);
+    e->line[len] = '\0';
+    *p->ptail = e;
+    p->ptail = &e->next;
+    p->pbytes += len;
+    atomic_fetch_add(&p->nparked, 1);
+
+    /* Scenario 4: too much waiting. */
+    while (p->pbytes > p->max_bytes && p->phead != NULL) {
+        e = p->phead;
+        p->phead = e->next;
+        if (p->phead == NULL) {
+            p->ptail = &p->phead;
+        }
+        p->pbytes -= e->len;
+        atomic_fetch_sub(&p->nparked, 1);
+        if (!p->overflow_logged) {
+            log_warn("more than %" PRIu64 " bytes of lines wait for "
+                     "dimension lookups: the oldest are counted without "
+                     "waiting (dimensions.redis.max_pending_bytes)",
+                     p->max_bytes);
+            p->overflow_logged = 1;
+        }
+        p->replay = 1;
+        p->final = 1;
+        (void) process(p, e->input, e->line, e->len, NULL);
+        p->replay = 0;
+        p->final = 0;
+        free(e);
+    }
+    dims_set_pending_lines(p->dims, atomic_load(&p->nparked));
+}
+
+
+/* Replays the waiting lines whose answer arrived or whose deadline
+ * passed (every one when force).  The caller holds the store lock. */
+static void
+settle(pipeline_t *p, int force)
+{
+    parked_t  **prev, *e;
+    uint64_t    synced;
+    double      now;
+    int         rc;
+
+    synced = dims_sync(p->dims);
+    if (p->phead == NULL) {
+        return;
+    }
+    now = mono_now();
+    prev = &p->phead;
+    while ((e = *prev) != NULL) {
+        if (!force && now < e->deadline && synced < e->wait_seq) {
+            prev = &e->next;
+            continue;
+        }
+        p->replay = 1;
+        p->final = force || now >= e->deadline;
+        p->pending = 0;
+        p->wait_seq = 0;
+        rc = process(p, e->input, e->line, e->len, NULL);
+        p->replay = 0;
+        p->final = 0;
+        if (rc != 0) {
+            e->wait_seq = p->wait_seq;      /* needs another answer */
+            prev = &e->next;
+            continue;
+        }
+        *prev = e->next;
+        p->pbytes -= e->len;
+        atomic_fetch_sub(&p->nparked, 1);
+        free(e);
+    }
+    p->ptail = prev;
+    dims_set_pending_lines(p->dims, atomic_load(&p->nparked));
+}
+
+
+/* Counts waiting lines while the tail thread is idle: wakes on answers,
+ * and every 20 ms for deadlines. */
+static void *
+settler_main(void *arg)
+{
+    pipeline_t  *p = arg;
+
+    while (!atomic_load(&p->stop)) {
+        dims_wait(p->dims, 0.02);
+        if (atomic_load(&p->nparked) == 0 && !dims_has_news(p->dims)) {
+            continue;
+        }
+        store_lock(p->store);
+        settle(p, 0);
+        store_unlock(p->store);
+    }
+    return NULL;
+}
+
+
+static double
+mono_now(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 
 /* The trip of one line.  With ex set (the line tester), every step is
- * described on ex and nothing is counted: no series, no self-metric. */
-static void
+ * described on ex and nothing is counted: no series, no self-metric.
+ * Returns 1, having counted nothing, when a dimension lookup is pending
+ * (p->wait_seq says which answer to wait for), else 0. */
+static int
 process(pipeline_t *p, size_t input, const char *line, size_t len, FILE *ex)
 {
     input_t   *in = &p->inputs[input];
     family_t  *f;
-    strv_t     labels[MAX_LABELS], v;
+    strv_t     v;
     uint32_t   id;
     size_t     i, k, cut;
     double     x;
@@ -358,7 +670,7 @@ process(pipeline_t *p, size_t input, const char *line, size_t len, FILE *ex)
         rc = json_scan(p->jkeys, line, len, p->raw);
         if (rc != JSON_OK) {
             verdict_invalid(p, json_strerror(rc), ex);
-            return;
+            return 0;
         }
     } else {
         PCRE2_SIZE  *ov;
@@ -367,7 +679,7 @@ process(pipeline_t *p, size_t input, const char *line, size_t len, FILE *ex)
         n = regex_match(in->re, (strv_t) { line, len }, in->md);
         if (n == 0) {
             verdict_invalid(p, "no_match", ex);
-            return;
+            return 0;
         }
         ov = pcre2_get_ovector_pointer(in->md);
         for (k = 0; k < p->nkeys; k++) {
@@ -394,22 +706,28 @@ process(pipeline_t *p, size_t input, const char *line, size_t len, FILE *ex)
                         p->cfg->required[i]);
             }
             verdict_invalid(p, "missing_field", ex);
-            return;
+            return 0;
         }
     }
 
     /* Filters: the first that holds drops the line. */
     for (i = 0; i < p->cfg->nfilters; i++) {
-        if (cond_eval(p->filters[i], var_get, p)) {
+        rc = cond_eval(p->filters[i], var_get, p);
+        if (p->pending) {
+            return 1;                   /* the verdict needs an answer */
+        }
+        if (rc) {
             if (ex != NULL) {
                 fprintf(ex, "verdict: filtered by filter \"%s\" (line %d of "
                         "%s)\n", p->cfg->filters[i].name,
                         p->cfg->filters[i].line, p->cfg->file);
-                return;
+                return 0;
             }
-            store_add(p->f_lines, p->id_filtered, 1);
-            store_add(p->f_filtered, p->filter_ids[i], 1);
-            return;
+            if (!p->probe) {
+                store_add(p->f_lines, p->id_filtered, 1);
+                store_add(p->f_filtered, p->filter_ids[i], 1);
+            }
+            return 0;
         }
     }
     if (ex != NULL) {
@@ -417,9 +735,15 @@ process(pipeline_t *p, size_t input, const char *line, size_t len, FILE *ex)
         fprintf(ex, "series:\n");
     }
 
-    /* Families. */
+    /* Families: first decide everything (this is where lookups
+     * happen), then count, so that a line waiting for a lookup has
+     * counted nothing. */
     for (i = 0; i < p->nfams; i++) {
+        famline_t  *fl = &p->fl[i];
+        strv_t     *labels = fl->labels;
+
         f = &p->fams[i];
+        fl->what = FL_SKIP;
         if (f->when != NULL && !cond_eval(f->when, var_get, p)) {
             if (ex != NULL) {
                 fprintf(ex, "  %s: not counted (\"when\" does not hold)\n",
@@ -436,7 +760,7 @@ process(pipeline_t *p, size_t input, const char *line, size_t len, FILE *ex)
                         p->cfg->metrics[i].value_field);
                 continue;
             }
-            store_add(p->f_value_errors, f->value_err_id, 1);
+            fl->what = FL_VALUE_ERR;
             continue;
         }
         /* max_label_bytes: a longer value is cut at a character
@@ -457,19 +781,39 @@ process(pipeline_t *p, size_t input, const char *line, size_t len, FILE *ex)
             explain_series(p, i, labels, f->value >= 0, x, ex);
             continue;
         }
-        if (cut > 0) {
-            store_add(p->f_cut, f->cut_id, cut);
-        }
-        id = store_series(f->fam, labels);
-        if (f->value >= 0) {
-            store_observe(f->fam, id, x);
-        } else {
-            store_add(f->fam, id, 1);
-        }
+        fl->what = FL_COUNT;
+        fl->x = x;
+        fl->cut = cut;
     }
     if (ex != NULL) {
         fprintf(ex, "verdict: ok\n");
-        return;
+        return 0;
+    }
+    if (p->pending) {
+        return 1;
+    }
+    if (p->probe) {
+        return 0;
+    }
+    for (i = 0; i < p->nfams; i++) {
+        famline_t  *fl = &p->fl[i];
+
+        f = &p->fams[i];
+        if (fl->what == FL_VALUE_ERR) {
+            store_add(p->f_value_errors, f->value_err_id, 1);
+        }
+        if (fl->what != FL_COUNT) {
+            continue;
+        }
+        if (fl->cut > 0) {
+            store_add(p->f_cut, f->cut_id, fl->cut);
+        }
+        id = store_series(f->fam, fl->labels);
+        if (f->value >= 0) {
+            store_observe(f->fam, id, fl->x);
+        } else {
+            store_add(f->fam, id, 1);
+        }
     }
     store_add(p->f_lines, p->id_ok, 1);
     if (p->event_time >= 0 && var_get(p, p->event_time, &v)
@@ -477,6 +821,7 @@ process(pipeline_t *p, size_t input, const char *line, size_t len, FILE *ex)
     {
         atomic_store_explicit(&p->last_event, x, memory_order_relaxed);
     }
+    return 0;
 }
 
 
@@ -488,7 +833,9 @@ verdict_invalid(pipeline_t *p, const char *reason, FILE *ex)
                 "\n", reason);
         return;
     }
-    count_invalid(p, reason);
+    if (!p->probe) {
+        count_invalid(p, reason);
+    }
 }
 
 
@@ -944,6 +1291,7 @@ var_get(void *ctx, int var, strv_t *v)
     pipeline_t       *p = ctx;
     const cfg_dim_t  *d;
     size_t            t, k;
+    uint64_t          seq = 0;
     int               ok = 1;
 
     if (p->stamp[var] != p->gen) {
@@ -959,7 +1307,22 @@ var_get(void *ctx, int var, strv_t *v)
                 for (k = 0; k < d->nkeys && ok; k++) {
                     ok = var_get(p, p->dim_keys[t][k], &p->tmp_keys[k]);
                 }
-                p->row[t] = ok ? dims_lookup(p->dims, t, p->tmp_keys) : NULL;
+                p->row[t] = NULL;
+                if (ok && dims_get(p->dims, t, p->tmp_keys,
+                                   p->replay || p->probe ? DIMS_NOCOUNT : 0,
+                                   &p->row[t], &seq) == DIMS_PENDING)
+                {
+                    /* Counted as "missing" at the deadline (final);
+                     * until then the line waits (see "Waiting
+                     * lines"). */
+                    p->row[t] = NULL;
+                    if (!p->final) {
+                        p->pending = 1;
+                        if (seq > p->wait_seq) {
+                            p->wait_seq = seq;
+                        }
+                    }
+                }
             }
             if (p->row[t] != NULL) {
                 p->val[var] = p->row[t][p->var_col[var]];

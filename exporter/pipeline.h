@@ -45,9 +45,29 @@ void pipeline_line(pipeline_t *p, size_t input, const char *line,
 
 /* The line tester: describes on out what pipeline_line() would do with
  * this line (fields, required fields, filter verdict, dimension lookups,
- * each series and how it changes) without counting anything. */
+ * each series and how it changes) without counting anything.  With the
+ * Redis backend it waits (at most dimensions.redis.wait) for the lookups,
+ * taking the store lock itself: the caller must not hold it. */
 void pipeline_explain(pipeline_t *p, size_t input, const char *line,
     size_t len, FILE *out);
+
+/* Lines waiting for a dimension lookup (Redis backend; always 0 with the
+ * CSV backend).  Any thread. */
+uint64_t pipeline_pending(pipeline_t *p);
+
+/* How long a line may wait for a lookup, in seconds (0: CSV backend). */
+double pipeline_max_wait(pipeline_t *p);
+
+/* Counts every waiting line now, with the answers that arrived and the
+ * table's "missing" value for the others.  Call before a checkpoint's
+ * snapshot (and before the pipeline goes away), so that the counts match
+ * the offsets.  The caller holds the store lock. */
+void pipeline_flush(pipeline_t *p);
+
+/* Waits until every waiting line has been counted (each waits at most
+ * dimensions.redis.wait); for --one-shot.  The caller must not hold the
+ * store lock. */
+void pipeline_drain(pipeline_t *p);
 
 /* Counts a line that never reached the parser (e.g. "too_long") as
  * invalid.  The caller holds the store lock. */

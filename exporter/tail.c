@@ -503,8 +503,13 @@ tail_main(void *arg)
             scan(t);
             scan_now = 0;
         }
+        /* A due checkpoint waits (at most one Redis wait) for lines
+         * waiting on a lookup, so that it rarely has to flush them. */
         if (t->state != NULL
-            && now - t->last_ckpt >= t->cfg->tail.checkpoint_interval)
+            && now - t->last_ckpt >= t->cfg->tail.checkpoint_interval
+            && (pipeline_pending(t->pipe) == 0
+                || now - t->last_ckpt >= t->cfg->tail.checkpoint_interval
+                                         + pipeline_max_wait(t->pipe)))
         {
             checkpoint(t);
         }
@@ -1184,6 +1189,11 @@ checkpoint(tail_t *t)
     if (t->state == NULL) {
         return;
     }
+    /* Lines waiting for a Redis lookup are counted first (pipeline.c,
+     * "Waiting lines"), so that the snapshot matches the offsets. */
+    store_lock(t->store);
+    pipeline_flush(t->pipe);
+    store_unlock(t->store);
     sf = calloc(t->nfiles + 1, sizeof(state_file_t));
     snap = store_snapshot(t->store);
     if (sf == NULL || snap == NULL) {

@@ -30,10 +30,11 @@
  * Races, as numbered scenarios:
  *
  *   1. A table is reloaded while lookups are in flight: the script returns
- *      the version it read; answers carry it; the ingest side drops
- *      answers older than the version it holds and clears an "lru" cache
- *      when a newer version shows up (by answer, by message, or by the
- *      periodic GET of "current" that covers a missed message).
+ *      the version it read; answers carry it; the resolver announces every
+ *      change of version (seen in an answer, a message, or the periodic
+ *      GET of "current" that covers a missed message) before the answers
+ *      of that version; the ingest side then clears an "lru" cache and
+ *      drops answers of any other version.
  *   2. A cleared or evicted pending row: its answer is inserted anyway
  *      (or dropped when stale); a lookup that finds a pending row whose
  *      sequence number was already answered asks again, so no line waits
@@ -511,12 +512,12 @@ dredis_sync(dredis_t *r)
                 }
                 break;
             }
-            if (a->version < rt->version) {
-                break;                      /* scenario 1: stale */
-            }
-            if (a->version > rt->version) {
-                dcache_clear(rt->cache);
-                rt->version = a->version;
+            if (a->version != rt->version) {
+                /* Scenario 1: stale.  The resolver sends ANS_VERSION
+                 * before the first answer of a new version, so any other
+                 * version is an older one (versions may also restart from
+                 * 1 after a Redis that lost its data). */
+                break;
             }
             if (a->found == 1) {
                 dcache_split(a->data + a->klen, a->vlen, cols,
