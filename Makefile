@@ -17,7 +17,7 @@ PKGS      := libmicrohttpd libpcre2-8 hiredis yaml-0.1 zlib
 DEB_PKGS  := build-essential pkg-config libmicrohttpd-dev libinotifytools0-dev \
              libpcre2-dev libhiredis-dev check libyaml-dev zlib1g-dev \
              python3 curl prometheus prometheus-alertmanager logrotate \
-             redis-server redis-tools
+             redis-server redis-tools chromium
 BUILD     := build
 VERSION   := 0.1.0
 REVISION  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -50,7 +50,7 @@ QUIET_CC = @printf '    %-6s %s\n' CC $@ 1>&2;
 QUIET_LD = @printf '    %-6s %s\n' LINK $@ 1>&2;
 endif
 
-.PHONY: all run test unit integration tailing rules e2e bench deps clean redis \
+.PHONY: all run test unit integration tailing operability rules e2e bench deps clean install dist redis \
         asan valgrind privilege fuzz fuzz-build
 
 all: $(BUILD)/gwlog_exporter $(BUILD)/loggen $(BUILD)/gwlog_dimload
@@ -104,7 +104,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/check_gwlog
-	@$(MAKE) --no-print-directory unit integration tailing rules e2e redis \
+	@$(MAKE) --no-print-directory unit integration tailing operability rules e2e redis \
 	    asan privilege
 
 unit: $(BUILD)/check_gwlog

@@ -9,10 +9,12 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -24,6 +26,7 @@
 #include "exporter/pipeline.h"
 #include "exporter/selfstats.h"
 #include "exporter/state.h"
+#include "exporter/status.h"
 #include "exporter/tail.h"
 #include "labels/dims.h"
 #include "labels/store.h"
@@ -45,12 +48,13 @@ typedef struct {
     int              check_config;
     const char      *test_line;
     int              test_lines;
+    int              lifecycle;
 } opts_t;
 
 enum {
     OPT_CONFIG = 256, OPT_LISTEN, OPT_PATH, OPT_INPUT, OPT_DIMS, OPT_DIMS_REDIS, OPT_STATE,
     OPT_ONE_SHOT, OPT_CHECK, OPT_LOG_LEVEL, OPT_VERSION, OPT_HELP,
-    OPT_TEST_LINE, OPT_TEST_LINES
+    OPT_TEST_LINE, OPT_TEST_LINES, OPT_LIFECYCLE
 };
 
 static const struct option  long_options[] = {
@@ -65,6 +69,7 @@ static const struct option  long_options[] = {
     { "check-config",         no_argument,       NULL, OPT_CHECK },
     { "test-line",            required_argument, NULL, OPT_TEST_LINE },
     { "test-lines",           no_argument,       NULL, OPT_TEST_LINES },
+    { "web.enable-lifecycle", no_argument,       NULL, OPT_LIFECYCLE },
     { "log.level",            required_argument, NULL, OPT_LOG_LEVEL },
     { "version",              no_argument,       NULL, OPT_VERSION },
     { "help",                 no_argument,       NULL, OPT_HELP },
@@ -82,6 +87,7 @@ static const char  usage_text[] =
 "  --web.listen-address=ADDR  address to serve on, HOST:PORT or :PORT\n"
 "                             (default \"" DEFAULT_LISTEN_ADDRESS "\")\n"
 "  --web.telemetry-path=PATH  path of the metrics (default \"/metrics\")\n"
+"  --web.enable-lifecycle     allow POST /-/reload (SIGHUP always reloads)\n"
 "  --input.path=GLOB          file(s) to tail; repeatable; replaces the\n"
 "                             config's input paths\n"
 "  --dims.dir=DIR             directory of dimension CSVs; replaces the\n"
@@ -103,33 +109,52 @@ static const char  usage_text[] =
 "  -h, --help                 print this help and exit\n";
 
 
-/* What a scrape reads. */
+/* The running exporter.  A reload replaces cfg, store, dims and pipe:
+ * scrapes hold rw for reading while they use them, a reload takes it for
+ * writing to switch and free the old ones. */
 typedef struct {
-    store_t         *store;         /* not owned */
-    dims_t          *dims;          /* not owned */
-    tail_t          *tail;          /* not owned; NULL in --one-shot */
-} scrape_ctx_t;
+    const opts_t        *o;             /* not owned */
+    pthread_rwlock_t     rw;
+    pthread_mutex_t      reload_lock;   /* one reload at a time */
+    cfg_t               *cfg;
+    store_t             *store;
+    dims_t              *dims;
+    pipeline_t          *pipe;
+    tail_t              *tail;          /* NULL in --one-shot */
+    atomic_int           ready;
+    atomic_int           reload_ok;
+    _Atomic double       reload_time;   /* unix time of the last success */
+} app_t;
+
+/* Which families keep their values across a reload. */
+typedef struct {
+    const cfg_t         *old_cfg;
+    const cfg_t         *new_cfg;
+} keep_ctx_t;
 
 static int parse_flags(int argc, char **argv, opts_t *o);
-static cfg_t *load_config(const opts_t *o);
-static int apply_overrides(cfg_t *cfg, const opts_t *o);
+static cfg_t *load_config(const opts_t *o, char *err, size_t errlen);
+static int apply_overrides(cfg_t *cfg, const opts_t *o, char *err,
+    size_t errlen);
+static int build(const opts_t *o, cfg_t **cfg, store_t **store,
+    dims_t **dims, pipeline_t **pipe, char *err, size_t errlen);
+static int reload(void *ctx, char *err, size_t errlen);
+static int keep_family(void *ctx, const char *family);
+static int ready(void *ctx);
 static void scrape(void *ctx, buf_t *out);
-static void write_exposition(const scrape_ctx_t *sc, buf_t *out);
-static int serve(scrape_ctx_t *sc, const opts_t *o);
+static void status(void *ctx, buf_t *html);
+static void write_exposition(app_t *a, buf_t *out);
+static int serve(app_t *a);
 static int test_lines(pipeline_t *pipe, const opts_t *o);
+static double now_unix(void);
 
 
 int
 main(int argc, char **argv)
 {
     opts_t       o;
-    cfg_t       *cfg;
-    store_t     *store = NULL;
-    dims_t      *dims = NULL;
-    pipeline_t  *pipe = NULL;
-    tail_t      *tail = NULL;
+    app_t        a;
     state_t     *state = NULL;
-    scrape_ctx_t sc;
     buf_t        out = { 0 };
     char         err[CFG_ERRLEN];
     int          rc = 1;
@@ -137,41 +162,21 @@ main(int argc, char **argv)
     if (parse_flags(argc, argv, &o) != 0) {
         return 1;
     }
-    cfg = load_config(&o);
-    if (cfg == NULL) {
-        return 1;
-    }
-    if (apply_overrides(cfg, &o) != 0) {
-        goto done;
-    }
-
-    store = store_create();
-    if (store != NULL && !o.check_config
-        && (o.dims_redis != NULL || cfg->dims_backend == CFG_DIMS_REDIS))
-    {
-        dims = dims_create_redis(cfg, o.dims_redis);
-    } else {
-        dims = store ? dims_create(cfg, o.check_config ? NULL
-                                                       : cfg->dims_dir)
-                     : NULL;
-    }
-    if (store == NULL || dims == NULL) {
-        fprintf(stderr, "gwlog_exporter: out of memory\n");
-        goto done;
-    }
-    err[0] = '\0';
-    pipe = pipeline_create(cfg, store, dims, err, sizeof(err));
-    if (pipe == NULL) {
-        fprintf(stderr, "gwlog_exporter: %s\n", err);
+    memset(&a, 0, sizeof(a));
+    a.o = &o;
+    pthread_rwlock_init(&a.rw, NULL);
+    pthread_mutex_init(&a.reload_lock, NULL);
+    if (build(&o, &a.cfg, &a.store, &a.dims, &a.pipe, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
         goto done;
     }
     if (o.check_config) {
-        printf("%s: ok\n", cfg->file);
+        printf("%s: ok\n", a.cfg->file);
         rc = 0;
         goto done;
     }
     if (o.test_line != NULL || o.test_lines) {
-        rc = test_lines(pipe, &o);
+        rc = test_lines(a.pipe, &o);
         goto done;
     }
 
@@ -182,21 +187,20 @@ main(int argc, char **argv)
             goto done;
         }
     }
-    tail = tail_create(cfg, pipe, store, dims, state);
-    if (tail == NULL) {
+    a.tail = tail_create(a.cfg, a.pipe, a.store, a.dims, state);
+    if (a.tail == NULL) {
         fprintf(stderr, "gwlog_exporter: out of memory\n");
         goto done;
     }
-    sc.store = store;
-    sc.dims = dims;
-    sc.tail = o.one_shot ? NULL : tail;
     if (o.one_shot) {
         /* Deterministic output with Redis: the "all" tables loaded first,
          * then every line that waited on a lookup counted. */
-        dims_wait_loaded(dims, 30.0);
-        rc = tail_one_shot(tail) == 0 ? 0 : 1;
-        pipeline_drain(pipe);
-        write_exposition(&sc, &out);
+        dims_wait_loaded(a.dims, 30.0);
+        rc = tail_one_shot(a.tail) == 0 ? 0 : 1;
+        pipeline_drain(a.pipe);
+        tail_destroy(a.tail);
+        a.tail = NULL;                      /* no file gauges */
+        write_exposition(&a, &out);
         if (fwrite(out.p, 1, out.len, stdout) != out.len || fflush(stdout)) {
             fprintf(stderr, "gwlog_exporter: write to stdout failed: %s\n",
                     strerror(errno));
@@ -207,18 +211,169 @@ main(int argc, char **argv)
     }
     /* Counters continue from the checkpoint: restore before serving, so
      * that no scrape sees them start from zero. */
-    (void) tail_restore(tail);
-    rc = serve(&sc, &o);
+    (void) tail_restore(a.tail);
+    atomic_store(&a.reload_ok, 1);
+    atomic_store(&a.reload_time, now_unix());
+    rc = serve(&a);
 
 done:
-    tail_destroy(tail);
+    tail_destroy(a.tail);
     state_close(state);
-    pipeline_destroy(pipe);
-    dims_destroy(dims);
-    store_destroy(store);
-    config_free(cfg);
+    pipeline_destroy(a.pipe);
+    dims_destroy(a.dims);
+    store_destroy(a.store);
+    config_free(a.cfg);
+    pthread_rwlock_destroy(&a.rw);
+    pthread_mutex_destroy(&a.reload_lock);
     free(o.input_paths);
     return rc;
+}
+
+
+/* Loads the configuration and builds what runs it: a store, the
+ * dimension tables and the pipeline.  On failure everything is freed and
+ * err says why ("file:line: reason" for a bad configuration). */
+static int
+build(const opts_t *o, cfg_t **cfg, store_t **store, dims_t **dims,
+    pipeline_t **pipe, char *err, size_t errlen)
+{
+    *store = NULL;
+    *dims = NULL;
+    *pipe = NULL;
+    *cfg = load_config(o, err, errlen);
+    if (*cfg == NULL) {
+        return -1;
+    }
+    if (apply_overrides(*cfg, o, err, errlen) != 0) {
+        goto err;
+    }
+    *store = store_create();
+    if (*store != NULL && !o->check_config
+        && (o->dims_redis != NULL
+            || (*cfg)->dims_backend == CFG_DIMS_REDIS))
+    {
+        *dims = dims_create_redis(*cfg, o->dims_redis);
+    } else {
+        *dims = *store ? dims_create(*cfg, o->check_config ? NULL
+                                                            : (*cfg)->dims_dir)
+                       : NULL;
+    }
+    if (*store == NULL || *dims == NULL) {
+        snprintf(err, errlen, "gwlog_exporter: out of memory");
+        goto err;
+    }
+    err[0] = '\0';
+    *pipe = pipeline_create(*cfg, *store, *dims, err, errlen);
+    if (*pipe == NULL) {
+        goto err;
+    }
+    return 0;
+
+err:
+    dims_destroy(*dims);
+    store_destroy(*store);
+    config_free(*cfg);
+    *cfg = NULL;
+    *store = NULL;
+    *dims = NULL;
+    return -1;
+}
+
+
+/* SIGHUP and POST /-/reload.  A configuration that fails to load or
+ * compile is refused and the running one stays.  Families whose
+ * definition did not change keep their values (and the exporter's own
+ * counters always do): the tail thread carries them between two chunks. */
+static int
+reload(void *ctx, char *err, size_t errlen)
+{
+    app_t        *a = ctx;
+    cfg_t        *cfg, *old_cfg;
+    store_t      *store, *old_store;
+    dims_t       *dims, *old_dims;
+    pipeline_t   *pipe, *old_pipe;
+    keep_ctx_t    keep;
+    int           rc = -1;
+
+    pthread_mutex_lock(&a->reload_lock);
+    if (build(a->o, &cfg, &store, &dims, &pipe, err, errlen) != 0) {
+        log_error("reload refused, the running configuration stays: %s", err);
+        goto done;
+    }
+    keep.old_cfg = a->cfg;
+    keep.new_cfg = cfg;
+    if (tail_swap(a->tail, cfg, pipe, store, dims, keep_family, &keep) != 0) {
+        snprintf(err, errlen, "out of memory while carrying series over");
+        log_error("reload failed, the running configuration stays: %s", err);
+        pipeline_destroy(pipe);
+        dims_destroy(dims);
+        store_destroy(store);
+        config_free(cfg);
+        goto done;
+    }
+    pthread_rwlock_wrlock(&a->rw);
+    old_cfg = a->cfg;
+    old_store = a->store;
+    old_dims = a->dims;
+    old_pipe = a->pipe;
+    a->cfg = cfg;
+    a->store = store;
+    a->dims = dims;
+    a->pipe = pipe;
+    pthread_rwlock_unlock(&a->rw);
+    pipeline_destroy(old_pipe);
+    dims_destroy(old_dims);
+    store_destroy(old_store);
+    config_free(old_cfg);
+    atomic_store(&a->reload_time, now_unix());
+    log_info("configuration reloaded from %s", cfg->file);
+    rc = 0;
+
+done:
+    atomic_store(&a->reload_ok, rc == 0);
+    pthread_mutex_unlock(&a->reload_lock);
+    return rc;
+}
+
+
+/* A user family keeps its values when its definition is unchanged; the
+ * exporter's own families always do. */
+static int
+keep_family(void *ctx, const char *family)
+{
+    const keep_ctx_t  *k = ctx;
+    size_t             i, j;
+
+    for (i = 0; i < k->old_cfg->nmetrics; i++) {
+        if (strcmp(k->old_cfg->metrics[i].name, family) != 0) {
+            continue;
+        }
+        for (j = 0; j < k->new_cfg->nmetrics; j++) {
+            if (strcmp(k->new_cfg->metrics[j].name, family) == 0) {
+                return config_metric_equal(&k->old_cfg->metrics[i],
+                                           &k->new_cfg->metrics[j]);
+            }
+        }
+        return 0;
+    }
+    return 1;
+}
+
+
+static int
+ready(void *ctx)
+{
+    return atomic_load(&((app_t *) ctx)->ready);
+}
+
+
+static double
+now_unix(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double) ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 
@@ -278,6 +433,9 @@ parse_flags(int argc, char **argv, opts_t *o)
         case OPT_TEST_LINES:
             o->test_lines = 1;
             break;
+        case OPT_LIFECYCLE:
+            o->lifecycle = 1;
+            break;
         case OPT_LOG_LEVEL:
             level = log_level_parse(optarg);
             if (level < 0) {
@@ -310,38 +468,30 @@ parse_flags(int argc, char **argv, opts_t *o)
 
 
 static cfg_t *
-load_config(const opts_t *o)
+load_config(const opts_t *o, char *err, size_t errlen)
 {
-    cfg_t  *cfg;
-    char    err[CFG_ERRLEN];
-
     if (o->config_file != NULL) {
-        cfg = config_load(o->config_file, err, sizeof(err));
-    } else {
-        cfg = config_load_string(CONFIG_DEFAULT_NAME, config_default_yaml,
-                                 (size_t) (config_default_yaml_end
-                                           - config_default_yaml),
-                                 err, sizeof(err));
+        return config_load(o->config_file, err, errlen);
     }
-    if (cfg == NULL) {
-        fprintf(stderr, "%s\n", err);
-    }
-    return cfg;
+    return config_load_string(CONFIG_DEFAULT_NAME, config_default_yaml,
+                              (size_t) (config_default_yaml_end
+                                        - config_default_yaml),
+                              err, errlen);
 }
 
 
 /* --input.path replaces the paths of the first input and drops the other
  * inputs; --dims.dir replaces dimensions.dir. */
 static int
-apply_overrides(cfg_t *cfg, const opts_t *o)
+apply_overrides(cfg_t *cfg, const opts_t *o, char *err, size_t errlen)
 {
     cfg_input_t  *in;
     size_t        i;
 
     if (o->ninput_paths > 0) {
         if (cfg->ninputs == 0) {
-            fprintf(stderr, "gwlog_exporter: --input.path needs an input in "
-                    "the config (for its format)\n");
+            snprintf(err, errlen, "gwlog_exporter: --input.path needs an "
+                     "input in the config (for its format)");
             return -1;
         }
         in = &cfg->inputs[0];
@@ -351,11 +501,13 @@ apply_overrides(cfg_t *cfg, const opts_t *o)
         free(in->paths);
         in->paths = calloc(o->ninput_paths, sizeof(char *));
         if (in->paths == NULL) {
+            snprintf(err, errlen, "gwlog_exporter: out of memory");
             return -1;
         }
         for (i = 0; i < o->ninput_paths; i++) {
             in->paths[i] = strdup(o->input_paths[i]);
             if (in->paths[i] == NULL) {
+                snprintf(err, errlen, "gwlog_exporter: out of memory");
                 return -1;
             }
             in->npaths = i + 1;
@@ -379,6 +531,7 @@ apply_overrides(cfg_t *cfg, const opts_t *o)
         free(cfg->dims_dir);
         cfg->dims_dir = strdup(o->dims_dir);
         if (cfg->dims_dir == NULL) {
+            snprintf(err, errlen, "gwlog_exporter: out of memory");
             return -1;
         }
     }
@@ -386,8 +539,8 @@ apply_overrides(cfg_t *cfg, const opts_t *o)
      * only costs checkpoints (counted), never ingestion. */
     if (o->state_dir != NULL && !o->one_shot && !o->check_config) {
         if (mkdir(o->state_dir, 0750) != 0 && errno != EEXIST) {
-            fprintf(stderr, "gwlog_exporter: --state.dir %s: %s\n",
-                    o->state_dir, strerror(errno));
+            snprintf(err, errlen, "gwlog_exporter: --state.dir %s: %s",
+                     o->state_dir, strerror(errno));
             return -1;
         }
         if (access(o->state_dir, W_OK) != 0) {
@@ -407,22 +560,65 @@ scrape(void *ctx, buf_t *out)
 }
 
 
+/* The whole exposition: the store's families, the tailer's gauges, the
+ * reload gauges and the process metrics. */
 static void
-write_exposition(const scrape_ctx_t *sc, buf_t *out)
+write_exposition(app_t *a, buf_t *out)
 {
     store_snap_t  *snap;
+    char           num[EXPO_DOUBLE_LEN];
 
-    snap = store_snapshot(sc->store);
+    pthread_rwlock_rdlock(&a->rw);
+    snap = store_snapshot(a->store);
     if (snap == NULL) {
+        pthread_rwlock_unlock(&a->rw);
         return;
     }
     expo_write_snapshot(out, snap);
-    dims_write_metrics(sc->dims, out);
-    if (sc->tail != NULL) {
-        tail_write_metrics(sc->tail, out);
+    dims_write_metrics(a->dims, out);
+    if (a->tail != NULL) {
+        tail_write_metrics(a->tail, out);
+        expo_write_header(out, "gwlog_config_last_reload_successful",
+                          "Whether the last configuration reload attempt "
+                          "succeeded.", "gauge");
+        buf_printf(out, "gwlog_config_last_reload_successful %d\n",
+                   atomic_load(&a->reload_ok));
+        expo_write_header(out, "gwlog_config_last_reload_success_timestamp_"
+                          "seconds", "Unix time of the last successful "
+                          "configuration load.", "gauge");
+        expo_format_double(num, atomic_load(&a->reload_time));
+        buf_printf(out, "gwlog_config_last_reload_success_timestamp_seconds "
+                   "%s\n", num);
     }
     selfstats_write(out, snap);
     store_snap_free(snap);
+    pthread_rwlock_unlock(&a->rw);
+}
+
+
+static void
+status(void *ctx, buf_t *html)
+{
+    app_t          *a = ctx;
+    status_src_t    src;
+    store_snap_t   *snap;
+
+    pthread_rwlock_rdlock(&a->rw);
+    snap = store_snapshot(a->store);
+    if (snap != NULL) {
+        memset(&src, 0, sizeof(src));
+        src.cfg = a->cfg;
+        src.snap = snap;
+        src.tail = a->tail;
+        src.dims = a->dims;
+        src.telemetry_path = a->o->telemetry_path;
+        src.ready = atomic_load(&a->ready);
+        src.reload_ok = atomic_load(&a->reload_ok);
+        src.reload_time = atomic_load(&a->reload_time);
+        status_write(html, &src);
+        store_snap_free(snap);
+    }
+    pthread_rwlock_unlock(&a->rw);
 }
 
 
@@ -454,16 +650,16 @@ test_lines(pipeline_t *pipe, const opts_t *o)
 }
 
 
-/* Serves until SIGTERM or SIGINT.  Signals are blocked in every thread
- * and taken here with sigwait(). */
+/* Serves until SIGTERM or SIGINT; SIGHUP reloads the configuration.
+ * Signals are blocked in every thread and taken here with sigwait(). */
 static int
-serve(scrape_ctx_t *sc, const opts_t *o)
+serve(app_t *a)
 {
-    tail_t    *tail = sc->tail;
-    sigset_t   set;
-    http_t    *http;
-    char       err[256];
-    int        sig = 0;
+    http_handlers_t  hs;
+    sigset_t         set;
+    http_t          *http;
+    char             err[CFG_ERRLEN];
+    int              sig = 0;
 
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -472,33 +668,40 @@ serve(scrape_ctx_t *sc, const opts_t *o)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    http = http_start(o->listen_address, o->telemetry_path, scrape, sc,
-                      err, sizeof(err));
+    memset(&hs, 0, sizeof(hs));
+    hs.metrics = scrape;
+    hs.status = status;
+    hs.ready = ready;
+    hs.reload = a->o->lifecycle ? reload : NULL;
+    hs.ctx = a;
+    http = http_start_handlers(a->o->listen_address, a->o->telemetry_path, &hs,
+                               err, sizeof(err));
     if (http == NULL) {
         log_error("%s", err);
         return 1;
     }
-    if (tail_start(tail) != 0) {
+    if (tail_start(a->tail) != 0) {
         http_stop(http);
         return 1;
     }
+    atomic_store(&a->ready, 1);
     log_info("gwlog_exporter %s listening on %s (port %u), metrics at %s",
-             GWLOG_VERSION, o->listen_address, http_port(http),
-             o->telemetry_path);
+             GWLOG_VERSION, a->o->listen_address, http_port(http),
+             a->o->telemetry_path);
 
     for (;;) {
         if (sigwait(&set, &sig) != 0) {
             continue;
         }
         if (sig == SIGHUP) {
-            log_info("SIGHUP: configuration reload is not supported yet; "
-                     "dimension tables reload by themselves when changed");
+            log_info("SIGHUP: reloading the configuration");
+            (void) reload(a, err, sizeof(err));
             continue;
         }
         break;
     }
     log_info("signal %d: shutting down", sig);
     http_stop(http);
-    tail_stop(tail);
+    tail_stop(a->tail);
     return 0;
 }

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "exporter/log.h"
+#include "exporter/expo.h"
 #include "labels/filter.h"
 #include "parsers/json.h"
 #include "parsers/kv.h"
@@ -909,7 +910,11 @@ explain_series(pipeline_t *p, size_t i, const strv_t *labels, int observe,
         explain_quoted(ex, labels[k]);
     }
     if (observe) {
-        fprintf(ex, "} observe %.17g (x %.17g)\n", x, m->scale);
+        char  raw[EXPO_DOUBLE_LEN], scale[EXPO_DOUBLE_LEN];
+
+        expo_format_double(raw, x);
+        expo_format_double(scale, m->scale);
+        fprintf(ex, "} observe %s (x %s)\n", raw, scale);
     } else {
         fprintf(ex, "} +1\n");
     }

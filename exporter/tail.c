@@ -84,12 +84,14 @@ typedef struct {
     size_t           carry_len;
     size_t           carry_cap;
     int              skipping;      /* inside a too long line */
-    int              rotated;       /* no longer under any glob path */
+    atomic_int       rotated;       /* no longer under any glob path; read
+                                     * by the metrics thread */
     int              restored;      /* from a checkpoint, not yet seen */
     double           last_growth;   /* monotonic seconds */
     double           last_active;
     _Atomic int64_t  pub_offset;    /* for the metrics thread */
     _Atomic int64_t  pub_size;
+    atomic_int       pub_open;
 } tfile_t;
 
 typedef struct {
@@ -128,13 +130,30 @@ struct tail {
     uint32_t         id_ckpt_errors;
     uint32_t         id_ckpt_corrupt;
 
+    pthread_mutex_t  swap_lock;     /* a reload handing over */
+    pthread_cond_t   swap_done;
+    struct swap     *swap;
+
     pthread_t        thread;
     int              running;
     atomic_int       stop;
 };
 
+/* A configuration reload handed to the tail thread (see tail_swap()). */
+struct swap {
+    const cfg_t     *cfg;
+    pipeline_t      *pipe;
+    store_t         *store;
+    dims_t          *dims;
+    int            (*keep)(void *ctx, const char *family);
+    void            *ctx;
+    int              done;
+};
+
 
 static void *tail_main(void *arg);
+static int add_families(tail_t *t, store_t *store);
+static int do_swap(tail_t *t, struct swap *sw);
 static void scan(tail_t *t);
 static size_t glob_inputs(tail_t *t, match_t **out);
 static tfile_t *file_new(tail_t *t, const char *path, size_t input);
@@ -167,10 +186,7 @@ tail_t *
 tail_create(const cfg_t *cfg, pipeline_t *pipe, store_t *store, dims_t *dims,
     state_t *state)
 {
-    static const char  *rot_labels[] = { "path", "kind" };
-    static const char  *path_label[] = { "path" };
-    store_family_def_t  def;
-    tail_t             *t;
+    tail_t  *t;
 
     t = calloc(1, sizeof(*t));
     if (t == NULL) {
@@ -187,6 +203,29 @@ tail_create(const cfg_t *cfg, pipeline_t *pipe, store_t *store, dims_t *dims,
     if (t->buf == NULL) {
         goto err;
     }
+
+    if (add_families(t, store) != 0) {
+        goto err;
+    }
+    pthread_mutex_init(&t->swap_lock, NULL);
+    pthread_cond_init(&t->swap_done, NULL);
+    return t;
+
+err:
+    free(t->buf);
+    pthread_mutex_destroy(&t->files_lock);
+    free(t);
+    return NULL;
+}
+
+
+/* The tailer's own counters, added to store. */
+static int
+add_families(tail_t *t, store_t *store)
+{
+    static const char  *rot_labels[] = { "path", "kind" };
+    static const char  *path_label[] = { "path" };
+    store_family_def_t  def;
 
     memset(&def, 0, sizeof(def));
     def.type = STORE_COUNTER;
@@ -216,17 +255,11 @@ tail_create(const cfg_t *cfg, pipeline_t *pipe, store_t *store, dims_t *dims,
     if (!t->f_rotations || !t->f_lost || !t->f_ckpt_errors
         || !t->f_ckpt_corrupt)
     {
-        goto err;
+        return -1;
     }
     t->id_ckpt_errors = store_series(t->f_ckpt_errors, NULL);
     t->id_ckpt_corrupt = store_series(t->f_ckpt_corrupt, NULL);
-    return t;
-
-err:
-    free(t->buf);
-    pthread_mutex_destroy(&t->files_lock);
-    free(t);
-    return NULL;
+    return 0;
 }
 
 
@@ -251,6 +284,8 @@ tail_destroy(tail_t *t)
     free(t->files);
     free(t->buf);
     pthread_mutex_destroy(&t->files_lock);
+    pthread_mutex_destroy(&t->swap_lock);
+    pthread_cond_destroy(&t->swap_done);
     free(t);
 }
 
@@ -414,6 +449,134 @@ tail_stop(tail_t *t)
 }
 
 
+int
+tail_swap(tail_t *t, const cfg_t *cfg, pipeline_t *pipe, store_t *store,
+    dims_t *dims, int (*keep)(void *ctx, const char *family), void *ctx)
+{
+    struct swap  sw;
+
+    memset(&sw, 0, sizeof(sw));
+    sw.cfg = cfg;
+    sw.pipe = pipe;
+    sw.store = store;
+    sw.dims = dims;
+    sw.keep = keep;
+    sw.ctx = ctx;
+    if (!t->running) {
+        return do_swap(t, &sw);
+    }
+    pthread_mutex_lock(&t->swap_lock);
+    t->swap = &sw;
+    while (!sw.done) {
+        pthread_cond_wait(&t->swap_done, &t->swap_lock);
+    }
+    pthread_mutex_unlock(&t->swap_lock);
+    return sw.done > 0 ? 0 : -1;
+}
+
+
+/* On the tail thread, between two chunks: carry the values of the
+ * families that did not change into the new store, then follow the new
+ * configuration.  No line is read in between, so none is lost or counted
+ * twice. */
+static int
+do_swap(tail_t *t, struct swap *sw)
+{
+    store_family_t  *fams[4] = { t->f_rotations, t->f_lost,
+                                 t->f_ckpt_errors, t->f_ckpt_corrupt };
+    uint32_t         ids[2] = { t->id_ckpt_errors, t->id_ckpt_corrupt };
+    store_snap_t    *snap = NULL;
+    size_t           i, j, n;
+
+    /* Lines waiting for a Redis lookup are counted in the old store. */
+    store_lock(t->store);
+    pipeline_flush(t->pipe);
+    store_unlock(t->store);
+    if (add_families(t, sw->store) != 0
+        || (snap = store_snapshot(t->store)) == NULL)
+    {
+        /* Keep counting into the old store. */
+        t->f_rotations = fams[0];
+        t->f_lost = fams[1];
+        t->f_ckpt_errors = fams[2];
+        t->f_ckpt_corrupt = fams[3];
+        t->id_ckpt_errors = ids[0];
+        t->id_ckpt_corrupt = ids[1];
+        return -1;
+    }
+    store_lock(sw->store);
+    n = store_carry(sw->store, snap, sw->keep, sw->ctx);
+    store_unlock(sw->store);
+    store_snap_free(snap);
+
+    pthread_mutex_lock(&t->files_lock);
+    t->cfg = sw->cfg;
+    t->pipe = sw->pipe;
+    t->store = sw->store;
+    t->dims = sw->dims;
+    for (i = 0; i < t->nfiles; i++) {
+        if (t->files[i]->input >= t->cfg->ninputs) {
+            t->files[i]->input = 0;
+        }
+    }
+    pthread_mutex_unlock(&t->files_lock);
+    for (i = 0; i < t->cfg->ninputs; i++) {
+        for (j = 0; j < t->cfg->inputs[i].npaths; j++) {
+            watch_dir(t, t->cfg->inputs[i].paths[j]);
+        }
+    }
+    t->last_scan = 0;                       /* scan the new globs now */
+    log_info("configuration swapped in: %zu series carried over", n);
+    return 0;
+}
+
+
+size_t
+tail_files(tail_t *t, tail_file_info_t **out)
+{
+    tail_file_info_t  *fi;
+    size_t             i, n;
+
+    pthread_mutex_lock(&t->files_lock);
+    n = t->nfiles;
+    fi = calloc(n + 1, sizeof(*fi));
+    for (i = 0; fi != NULL && i < n; i++) {
+        fi[i].path = strdup(t->files[i]->path);
+        fi[i].offset = atomic_load(&t->files[i]->pub_offset);
+        fi[i].size = atomic_load(&t->files[i]->pub_size);
+        fi[i].open = atomic_load(&t->files[i]->pub_open);
+        fi[i].rotated = t->files[i]->rotated;
+    }
+    pthread_mutex_unlock(&t->files_lock);
+    *out = fi;
+    return fi != NULL ? n : 0;
+}
+
+
+void
+tail_files_free(tail_file_info_t *files, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; files != NULL && i < n; i++) {
+        free(files[i].path);
+    }
+    free(files);
+}
+
+
+double
+tail_last_event_time(tail_t *t)
+{
+    double  ev;
+
+    pthread_mutex_lock(&t->files_lock);
+    ev = pipeline_last_event_time(t->pipe);
+    pthread_mutex_unlock(&t->files_lock);
+    return ev;
+}
+
+
 void
 tail_write_metrics(tail_t *t, buf_t *b)
 {
@@ -425,7 +588,7 @@ tail_write_metrics(tail_t *t, buf_t *b)
 
     pthread_mutex_lock(&t->files_lock);
     for (i = 0; i < t->nfiles; i++) {
-        open += t->files[i]->fd >= 0;
+        open += (size_t) atomic_load(&t->files[i]->pub_open);
     }
     expo_write_header(b, "gwlog_open_files", "Input files held open.",
                       "gauge");
@@ -460,9 +623,9 @@ tail_write_metrics(tail_t *t, buf_t *b)
         expo_write_label_value(b, f->path, strlen(f->path));
         buf_printf(b, "\"} %" PRId64 "\n", atomic_load(&f->pub_size));
     }
+    ev = pipeline_last_event_time(t->pipe);
     pthread_mutex_unlock(&t->files_lock);
 
-    ev = pipeline_last_event_time(t->pipe);
     if (ev > 0) {
         struct timespec  now;
 
@@ -493,8 +656,15 @@ tail_main(void *arg)
     size_t                 i;
     int                    scan_now = 0;
 
-    every = t->inotify ? SCAN_INTERVAL : t->cfg->tail.poll_interval;
     while (!atomic_load(&t->stop)) {
+        pthread_mutex_lock(&t->swap_lock);
+        if (t->swap != NULL) {
+            t->swap->done = do_swap(t, t->swap) == 0 ? 1 : -1;
+            t->swap = NULL;
+            pthread_cond_broadcast(&t->swap_done);
+        }
+        pthread_mutex_unlock(&t->swap_lock);
+        every = t->inotify ? SCAN_INTERVAL : t->cfg->tail.poll_interval;
         for (i = 0; i < t->nfiles; i++) {
             file_drain(t, t->files[i]);
         }
@@ -576,6 +746,7 @@ scan(tail_t *t)
                 if (f->rotated && !f->restored) {
                     f->rotated = 0;         /* moved back under a glob */
                 }
+                f->input = m[j].input;
                 f->size = m[j].st.st_size;
             }
         }
@@ -821,6 +992,7 @@ file_close(tfile_t *f)
         close(f->fd);
         f->fd = -1;
     }
+    atomic_store(&f->pub_open, 0);
 }
 
 
@@ -1265,6 +1437,7 @@ publish(tfile_t *f)
 {
     atomic_store(&f->pub_offset, (int64_t) f->offset);
     atomic_store(&f->pub_size, (int64_t) f->size);
+    atomic_store(&f->pub_open, f->fd >= 0);
 }
 
 

@@ -25,6 +25,9 @@
 #ifndef GWLOG_TAIL_H
 #define GWLOG_TAIL_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "config/config.h"
 #include "exporter/buf.h"
 #include "exporter/pipeline.h"
@@ -36,6 +39,15 @@
 /* Types */
 
 typedef struct tail tail_t;     /* opaque */
+
+/* One followed file, for the status page. */
+typedef struct {
+    char        *path;          /* owned by the array (tail_files_free) */
+    int64_t      offset;
+    int64_t      size;
+    int          open;
+    int          rotated;       /* renamed away, still being read */
+} tail_file_info_t;
 
 
 /* Prototypes */
@@ -66,6 +78,24 @@ int tail_start(tail_t *t);
 /* Asks the thread to stop, waits for it (about a second at most) and
  * writes a last checkpoint. */
 void tail_stop(tail_t *t);
+
+/* Hands a reloaded configuration to the tailer: between two read chunks,
+ * the series of the old store whose families keep(ctx, name) accepts (and
+ * that the new store defines the same way) are carried into the new store,
+ * then the tailer follows cfg with pipe, store and dims.  Blocks until it
+ * is done (at most about a second).  The old objects are no longer used by
+ * the tailer afterwards; the caller frees them.  Returns 0 or -1 (the old
+ * configuration stays). */
+int tail_swap(tail_t *t, const cfg_t *cfg, pipeline_t *pipe, store_t *store,
+    dims_t *dims, int (*keep)(void *ctx, const char *family), void *ctx);
+
+/* Copies the list of followed files into *out (free it with
+ * tail_files_free()); returns how many.  Safe from any thread. */
+size_t tail_files(tail_t *t, tail_file_info_t **out);
+void tail_files_free(tail_file_info_t *files, size_t n);
+
+/* Unix time of the last valid line's event time, or 0; any thread. */
+double tail_last_event_time(tail_t *t);
 
 /* Appends the tailer's gauges (open files, offsets, sizes, event lag, last
  * checkpoint); safe from any thread. */

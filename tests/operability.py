@@ -1,0 +1,353 @@
+#!/usr/bin/env python3
+"""operability.py - reload without losing counts, health and readiness, the
+status page in headless Chromium, and the line tester.
+
+Prints one line per check and "operability: N passed, M failed".
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tailing as T   # noqa: E402  (Exporter, Writer, pool, compare, ...)
+
+HERE = T.HERE
+ROOT = T.ROOT
+OUT = os.path.join(HERE, "out", "operability")
+
+passed = 0
+failed = 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+    print("%s  %s%s" % ("ok  " if ok else "FAIL", name,
+                        (": " + detail) if detail else ""))
+    sys.stdout.flush()
+    return ok
+
+
+def http(ex, path, method="GET"):
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (ex.port, path),
+                                 method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def setup(name):
+    d = os.path.join(OUT, name)
+    os.makedirs(os.path.join(d, "dims"))
+    subprocess.run([T.LOGGEN, "--dims-dir=" + os.path.join(d, "dims")],
+                   check=True)
+    return d
+
+
+def reload_under_load():
+    """Reloads while a writer appends: SIGHUP twice, POST /-/reload twice,
+    one broken config in between.  The families' definitions do not change
+    (only help texts and a new family), so every series of the default
+    families must equal the reference over everything written."""
+    d = setup("reload")
+    config = T.make_config(d)
+    log = os.path.join(d, "access.log")
+    truth = os.path.join(d, "truth.log")
+    lines = T.pool(d, 12000, 31)
+    ex = T.Exporter(d, [log], config=config, name="reload")
+    ex.args.append("--web.enable-lifecycle")
+    ex.stop()
+    ex.start()
+    w = T.Writer(log, lines, 2000, truth, seed=31)
+    w.start()
+    original = open(config).read()
+    extra = ("\n  - name: gw_reload_test_total\n    help: added by a reload\n"
+             "    type: counter\n    labels: [product]\n")
+    steps = [
+        ("SIGHUP, help text changed", original.replace(
+            "Requests per tenant and tenant level.",
+            "Requests per tenant and tenant level (reloaded).")),
+        ("POST /-/reload, a family added", original + extra),
+        ("broken config refused", original + "\nmetrics: [\n"),
+        ("SIGHUP back to the original", original),
+        ("POST /-/reload, unchanged", original),
+    ]
+    for i, (what, text) in enumerate(steps):
+        time.sleep(0.9)
+        with open(config, "w") as f:
+            f.write(text)
+        if "POST" in what or "broken" in what:
+            status, body = http(ex, "/-/reload", "POST")
+        else:
+            ex.p.send_signal(signal.SIGHUP)
+            time.sleep(1.2)
+            status, body = 200, ""
+        ok = ex.value("gwlog_config_last_reload_successful")
+        if "broken" in what:
+            check("reload: %s (500, gauge 0, old config runs)" % what,
+                  status == 500 and ok == 0
+                  and re.search(r"config\.yml:\d+:", body) is not None,
+                  "%d %s" % (status, body.strip()[:120]))
+        else:
+            check("reload: %s" % what, status == 200 and ok == 1,
+                  "%d %s" % (status, body.strip()[:120]))
+        if "added" in what:
+            check("reload: the new family is served",
+                  "# TYPE gw_reload_test_total counter" in ex.metrics())
+    w.join()
+    T.compare(ex, [truth], d, "reload under load")
+    ex.stop()
+
+
+def health():
+    d = setup("health")
+    log = os.path.join(d, "a.log")
+    with open(log, "wb") as f:
+        f.writelines(T.pool(d, 50, 32))
+    ex = T.Exporter(d, [log], name="health")
+    status, body = http(ex, "/-/healthy")
+    check("/-/healthy is 200", status == 200, body.strip())
+    status, body = http(ex, "/-/ready")
+    check("/-/ready is 200 once started", status == 200, body.strip())
+    status, body = http(ex, "/-/reload", "POST")
+    check("POST /-/reload is 403 without --web.enable-lifecycle",
+          status == 403, body.strip())
+    status, _ = http(ex, "/-/reload", "GET")
+    check("GET /-/reload is 405", status == 405)
+    ex.stop()
+
+
+def chromium_page():
+    d = setup("status")
+    logs = [os.path.join(d, n) for n in ("a.log", "b.log")]
+    lines = T.pool(d, 3000, 33)
+    with open(logs[0], "wb") as f:
+        f.writelines(lines[:2000])
+    with open(logs[1], "wb") as f:
+        f.writelines(lines[2000:])
+    ex = T.Exporter(d, [os.path.join(d, "*.log")],
+                    state=os.path.join(d, "st"), name="status")
+    T.settle(ex, logs)
+    metrics = ex.metrics()
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not check("chromium is installed", chromium is not None):
+        ex.stop()
+        return
+    url = "http://127.0.0.1:%d/" % ex.port
+    profile = tempfile.mkdtemp(prefix="chromium-", dir=d)
+    flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu",
+             "--disable-quic", "--no-first-run", "--disable-dev-shm-usage",
+             "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--user-data-dir=" + profile]
+    shot = os.path.join(OUT, "status.png")
+    r = subprocess.run(flags + ["--screenshot=" + shot,
+                                "--window-size=1280,1400", url],
+                       capture_output=True, timeout=120)
+    check("chromium renders the status page to a screenshot",
+          os.path.exists(shot) and os.path.getsize(shot) > 10000,
+          "%s (%d bytes)" % (shot, os.path.getsize(shot))
+          if os.path.exists(shot) else r.stderr.decode()[-300:])
+    r = subprocess.run(flags + ["--dump-dom", url], capture_output=True,
+                       timeout=120)
+    dom = r.stdout.decode()
+    check("chromium dumps the page's DOM", "<table id=\"files\">" in dom,
+          "%d bytes" % len(dom))
+
+    def metric(name, labels=""):
+        m = re.search(r"^%s%s (\S+)$" % (re.escape(name), re.escape(labels)),
+                      metrics, re.M)
+        return float(m.group(1)) if m else None
+
+    for result in ("ok", "invalid", "filtered"):
+        m = re.search(r'id="lines-%s"><small>[^<]*</small><b>(\d+)</b>'
+                      % result, dom)
+        want = metric("gwlog_lines_total", '{result="%s"}' % result)
+        check("page: lines %s equals /metrics" % result,
+              m is not None and float(m.group(1)) == want,
+              "page %s, metrics %s" % (m.group(1) if m else None, want))
+    for log in logs:
+        m = re.search(r"<code>%s</code></td><td class=\"n\">(\d+)</td>"
+                      r"<td class=\"n\">(\d+)</td>" % re.escape(log), dom)
+        off = metric("gwlog_file_offset_bytes", '{path="%s"}' % log)
+        size = metric("gwlog_file_size_bytes", '{path="%s"}' % log)
+        check("page: %s offset and size equal /metrics"
+              % os.path.basename(log),
+              m is not None and float(m.group(1)) == off
+              and float(m.group(2)) == size,
+              "page %s, metrics %s/%s" % (m.groups() if m else None, off,
+                                           size))
+    for fam in ("gw_product_requests_total", "gw_tenant_requests_total"):
+        m = re.search(r"<code>%s</code></td><td>counter</td><td class=\"n\">"
+                      r"(\d+)</td>" % fam, dom)
+        want = metric("gwlog_series", '{metric="%s"}' % fam)
+        check("page: series of %s equal gwlog_series" % fam,
+              m is not None and float(m.group(1)) == want,
+              "page %s, metrics %s" % (m.group(1) if m else None, want))
+    m = re.search(r"<td>user_level</td><td>uid</td><td>gc_level</td>"
+                  r"<td class=\"n\">(\d+)</td>", dom)
+    rows = sum(1 for _ in open(os.path.join(d, "dims", "user_level.csv")))
+    check("page: dimension table entries shown",
+          m is not None and 0 < int(m.group(1)) <= rows,
+          "%s rows shown, %d lines in the CSV" % (m.group(1) if m else None,
+                                                  rows))
+    check("page: links to the metrics", 'href="/metrics"' in dom)
+    ex.stop()
+
+
+def line_tester():
+    """The seed's sample line, through the default config."""
+    d = setup("tester")
+    sample = ('{"AK":"STS.NZD***Lgwc","Api":"DescribeCustomResourceDetail",'
+              '"CallerUid":"109837***3503","ClientIp":"192.168.xx.xx",'
+              '"Domain":"acc-vpc.cn-huhehaote.aliyuncs.com",'
+              '"ErrorCode":"ResourceNotFound","Ext5":"{\\"logRegionId\\":'
+              '\\"cn-huhehaote\\",\\"appGroup\\":\\"pop-region-cn-huhehaote'
+              '\\",\\"callerInfo\\":{},\\"headers\\":{}}","HttpCode":"404",'
+              '"LocalIp":"11.197.xxx.xxx","Product":"acc","RegionId":'
+              '"cn-huhehaote","RequestContent":"RegionId=cn-huhehaote;Action='
+              'DescribeCustomResourceDetail;Version=2024-04-02;",'
+              '"TotalUsedTime":"14","Version":"2024-04-02",'
+              '"__time__":"1768484243"}')
+    r = subprocess.run([T.EXPORTER, "--dims.dir=" + os.path.join(d, "dims"),
+                        "--test-line=" + sample], capture_output=True,
+                       text=True)
+    out = r.stdout
+    with open(os.path.join(OUT, "line_tester.txt"), "w") as f:
+        f.write(out)
+    want = [
+        'log_region_id        "cn-huhehaote"',
+        'biz_region_id        "cn-huhehaote"',
+        'code_class           "4xx"',
+        'gateway_cluster[local_ip="11.197.xxx.xxx"]: miss app_group="unknown"',
+        'gw_product_requests_total{product="acc",region_id="unknown",'
+        'biz_region_id="cn-huhehaote",code_class="4xx"} +1',
+        'gw_product_request_duration_seconds{product="acc",region_id='
+        '"unknown",biz_region_id="cn-huhehaote"} observe 14 (x 0.001)',
+        'gw_api_slow_requests_total: not counted ("when" does not hold)',
+        'gw_error_code_requests_total{product="acc",api='
+        '"DescribeCustomResourceDetail",http_code="404",error_code='
+        '"ResourceNotFound"} +1',
+        "verdict: ok",
+    ]
+    missing = [w for w in want if w not in out]
+    check("line tester explains the seed's sample line",
+          r.returncode == 0 and not missing, "; ".join(missing)[:300])
+    r = subprocess.run([T.EXPORTER, "--test-lines"], input='{"Product":"x",'
+                       '"HttpCode":200,"Domain":"popwarmup.aliyuncs.com"}\n'
+                       'not json\n', capture_output=True, text=True)
+    check("line tester: filter and invalid verdicts from stdin",
+          'verdict: filtered by filter "warmup"' in r.stdout
+          and 'verdict: invalid (gwlog_parse_errors_total{reason="syntax"})'
+          in r.stdout, r.stdout[-300:])
+
+
+def nginx_example():
+    """config/examples/nginx.yml: a regex input with a route template."""
+    conf = os.path.join(ROOT, "config/examples/nginx.yml")
+    line = ('203.0.113.7 - - [20/Nov/2026:22:10:03 +0000] "POST '
+            '/api/v2/orders/42?debug=1 HTTP/1.1" 502 157 "-" "curl/8.5.0" 0.734')
+    r = subprocess.run([T.EXPORTER, "--config.file=" + conf,
+                        "--test-line=" + line], capture_output=True, text=True)
+    want = ['route                "/api/v2/orders"',
+            'nginx_http_requests_total{method="POST",route="/api/v2/orders",'
+            'code_class="5xx"} +1',
+            'nginx_http_request_duration_seconds{route="/api/v2/orders"} '
+            'observe 0.734 (x 1)',
+            'nginx_http_server_errors_total{route="/api/v2/orders",'
+            'status="502"} +1']
+    missing = [w for w in want if w not in r.stdout]
+    check("nginx example: the line tester explains a 502",
+          r.returncode == 0 and not missing, "; ".join(missing)[:300])
+    log = os.path.join(OUT, "nginx.log")
+    with open(log, "w") as f:
+        f.write(line + "\n")
+        f.write(line.replace("502", "200").replace("0.734", "0.004") + "\n")
+        f.write('10.0.0.1 - - [20/Nov/2026:22:10:04 +0000] "GET /healthz '
+                'HTTP/1.1" 200 2 "-" "kube-probe/1.29" 0.000\n')
+        f.write("not an access log line\n")
+    r = subprocess.run([T.EXPORTER, "--config.file=" + conf, "--one-shot",
+                        "--input.path=" + log], capture_output=True, text=True)
+    out = r.stdout
+    ok = all(s in out for s in (
+        'nginx_http_requests_total{method="POST",route="/api/v2/orders",'
+        'code_class="5xx"} 1',
+        'nginx_http_requests_total{method="POST",route="/api/v2/orders",'
+        'code_class="2xx"} 1',
+        'gwlog_lines_filtered_total{filter="probes"} 1',
+        'gwlog_parse_errors_total{reason="no_match"} 1',
+        'nginx_http_request_duration_seconds_bucket{route="/api/v2/orders",'
+        'le="0.005"} 1'))
+    check("nginx example: --one-shot counts, filters and refuses as it should",
+          r.returncode == 0 and ok, out[-300:] if not ok else "")
+
+
+def install():
+    """make install DESTDIR=... yields a working tree."""
+    dest = os.path.join(OUT, "destdir")
+    r = subprocess.run(["make", "-C", ROOT, "--no-print-directory", "install",
+                        "DESTDIR=" + dest, "PREFIX=/usr"], capture_output=True,
+                       text=True)
+    if not check("make install DESTDIR=... PREFIX=/usr", r.returncode == 0,
+                 (r.stdout + r.stderr)[-400:]):
+        return
+    exe = os.path.join(dest, "usr/bin/gwlog_exporter")
+    conf = os.path.join(dest, "etc/gwlog_exporter/gwlog_exporter.yml")
+    r = subprocess.run([exe, "--check-config", "--config.file=" + conf],
+                       capture_output=True, text=True)
+    check("installed binary accepts the installed config", r.returncode == 0,
+          (r.stdout + r.stderr).strip())
+    unit = open(os.path.join(dest, "lib/systemd/system/"
+                             "gwlog_exporter.service")).read()
+    check("installed unit runs the installed binary and config",
+          "ExecStart=/usr/bin/gwlog_exporter" in unit
+          and "--config.file=/etc/gwlog_exporter/gwlog_exporter.yml" in unit)
+    for p in ("usr/share/man/man1/gwlog_exporter.1", "usr/bin/gwlog_dimload",
+              "usr/share/gwlog_exporter/alerts/global.rules.yml",
+              "usr/share/gwlog_exporter/grafana/dashboards",
+              "usr/share/doc/gwlog_exporter/README.md"):
+        check("installed: " + p, os.path.exists(os.path.join(dest, p)))
+    r = subprocess.run(["make", "-C", ROOT, "--no-print-directory", "dist"],
+                       capture_output=True, text=True)
+    tarball = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
+    tarball = os.path.join(ROOT, tarball) if tarball else ""
+    ok = r.returncode == 0 and os.path.exists(tarball)
+    if ok:
+        listing = subprocess.run(["tar", "tzf", tarball], capture_output=True,
+                                 text=True).stdout
+        ok = "/Makefile" in listing and "/exporter/main.c" in listing
+    check("make dist: a source tarball", ok, tarball)
+
+
+def main():
+    shutil.rmtree(OUT, ignore_errors=True)
+    os.makedirs(OUT)
+    t0 = time.time()
+    for test in (health, line_tester, nginx_example, chromium_page,
+                 reload_under_load, install):
+        try:
+            test()
+        except Exception as e:           # a crash is a failure, not an abort
+            check(test.__name__, False, "%s: %s" % (type(e).__name__, e))
+    global passed, failed
+    passed += T.passed
+    failed += T.failed
+    print("operability: %d passed, %d failed (%.0f s)"
+          % (passed, failed, time.time() - t0))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
