@@ -55,7 +55,8 @@ chmod 0700 "$dir/state"
     --dims.dir="$dir/dims" > "$dir/root.prom" 2>/dev/null
 python3 "$dir/restrict.py" "$exe" --one-shot --input.path="$dir/logs/access.log" \
     --dims.dir="$dir/dims" > "$dir/nobody.prom" 2>"$dir/nobody.err"
-filter() { grep -v '^process_\|^# \|^gwlog_build_info' "$1"; }
+# Time-dependent samples aside (process_*, *_timestamp_seconds).
+filter() { grep -v '^process_\|^# \|^gwlog_build_info\|_timestamp_seconds' "$1"; }
 if cmp -s <(filter "$dir/root.prom") <(filter "$dir/nobody.prom"); then
     echo "ok    --one-shot as nobody, no caps, no_new_privs, W^X: same exposition"
 else
