@@ -4,8 +4,10 @@
  * by single spaces; strings are percent-encoded (bytes <= 0x20, '%' and
  * >= 0x7f as %XX; the empty string as a lone "%"):
  *
- *   gwlog_state 1 GENERATION UNIX_TIME
+ *   gwlog_state 2 GENERATION UNIX_TIME
  *   file INPUT DEV INO OFFSET FP_LEN FP SKIPPING ROTATED PATH CARRY
+ *        TFP_LEN TFP
+ *                                    (version 1 had no TFP_LEN and TFP)
  *   family NAME c|h NLABELS LABEL... NBUCKETS BOUND... OVERFLOWED
  *   s VALUE... COUNT...  [histograms: NBUCKETS+1 counts, then SUM]
  *   end NFILES NFAMILIES NSERIES
@@ -31,7 +33,7 @@
 #include "exporter/log.h"
 
 
-#define STATE_VERSION   1
+#define STATE_VERSION   2
 #define MAX_FIELDS      256
 
 struct state {
@@ -171,7 +173,7 @@ state_save(state_t *st, const store_snap_t *snap, const state_file_t *files,
         put_str(&text, sf->path, strlen(sf->path));
         buf_append(&text, " ", 1);
         put_str(&text, sf->carry, sf->carry_len);
-        buf_append(&text, "\n", 1);
+        buf_printf(&text, " %u %016" PRIx64 "\n", sf->tfp_len, sf->tfp);
     }
     for (i = 0; i < store_snap_nfamilies(snap); i++) {
         f = store_snap_family(snap, i);
@@ -361,7 +363,7 @@ slot_read(const state_t *st, int i, slot_t *slot)
     }
     *p = '\0';
     nt = split(b.p, tok, 8);
-    if (nt < 4 || atoi(tok[1]) != STATE_VERSION) {
+    if (nt < 4 || atoi(tok[1]) < 1 || atoi(tok[1]) > STATE_VERSION) {
         log_error("checkpoint %s: unknown version", path);
         buf_free(&b);
         return -1;
@@ -411,7 +413,7 @@ slot_apply(slot_t *slot, store_t *store, state_file_t **files,
         if (nt == 0) {
             continue;
         }
-        if (strcmp(tok[0], "file") == 0 && nt == 11) {
+        if (strcmp(tok[0], "file") == 0 && (nt == 11 || nt == 13)) {
             if (*nfiles == cap) {
                 cap = cap ? cap * 2 : 16;
                 more = realloc(*files, cap * sizeof(state_file_t));
@@ -440,6 +442,10 @@ slot_apply(slot_t *slot, store_t *store, state_file_t **files,
                 goto err;
             }
             memcpy(sf->carry, tok[10], sf->carry_len);
+            if (nt == 13) {
+                sf->tfp_len = (uint32_t) strtoul(tok[11], NULL, 10);
+                sf->tfp = strtoull(tok[12], NULL, 16);
+            }
             (*nfiles)++;
             continue;
         }

@@ -32,6 +32,8 @@ typedef struct {
     uint64_t    offset;         /* bytes consumed, carry included */
     uint64_t    fp;             /* hash of the first fp_len bytes */
     uint32_t    fp_len;
+    uint64_t    tfp;            /* hash of the tfp_len bytes before */
+    uint32_t    tfp_len;        /*   offset (0: not known) */
     int         skipping;       /* inside a line longer than the limit */
     int         rotated;        /* no longer at path: rotated away */
     char       *carry;          /* bytes of an unfinished line; owned */
