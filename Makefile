@@ -13,10 +13,11 @@
 # Flags passed from outside (CFLAGS, LDFLAGS, CPPFLAGS) are added to ours,
 # never replaced by them.  V=1 shows the full compiler command lines.
 
-PKGS      := libmicrohttpd libpcre2-8 hiredis yaml-0.1 zlib
+PKGS      := libmicrohttpd libpcre2-8 hiredis yaml-0.1 zlib gnutls
 DEB_PKGS  := build-essential pkg-config libmicrohttpd-dev libinotifytools0-dev \
              libpcre2-dev libhiredis-dev check libyaml-dev zlib1g-dev \
-             python3 curl prometheus prometheus-alertmanager logrotate \
+             libgnutls28-dev libcrypt-dev \
+             python3 curl openssl prometheus prometheus-alertmanager logrotate \
              redis-server redis-tools chromium
 BUILD     := build
 VERSION   := 0.1.0
@@ -26,7 +27,7 @@ OPTIMIZATION ?= -O2
 WARNINGS   = -Wall -Wextra -Werror -Wstrict-prototypes -Wwrite-strings \
              -Wno-missing-field-initializers
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -linotifytools -lpthread -lm
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -linotifytools -lcrypt -lpthread -lm
 REAL_CFLAGS = -std=gnu11 $(OPTIMIZATION) -g $(WARNINGS) $(CPPFLAGS) $(CFLAGS) \
               $(PKG_CFLAGS) -I. -I$(BUILD) -MMD -MP \
               -DGWLOG_VERSION='"$(VERSION)"' -DGWLOG_REVISION='"$(REVISION)"'
@@ -50,7 +51,7 @@ QUIET_CC = @printf '    %-6s %s\n' CC $@ 1>&2;
 QUIET_LD = @printf '    %-6s %s\n' LINK $@ 1>&2;
 endif
 
-.PHONY: all run test unit integration tailing operability rules e2e bench deps clean install dist redis \
+.PHONY: all run test unit integration tailing operability web rules e2e bench deps clean install dist redis \
         asan valgrind privilege fuzz fuzz-build
 
 all: $(BUILD)/gwlog_exporter $(BUILD)/loggen $(BUILD)/gwlog_dimload
@@ -104,7 +105,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/check_gwlog
-	@$(MAKE) --no-print-directory unit integration tailing operability rules e2e redis \
+	@$(MAKE) --no-print-directory unit integration tailing operability web rules e2e redis \
 	    asan privilege
 
 unit: $(BUILD)/check_gwlog
@@ -243,6 +244,9 @@ dist:
 
 operability: all
 	@python3 tests/operability.py
+
+web: all
+	@python3 tests/web.py
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ)

@@ -3,7 +3,11 @@
 #include "exporter/http.h"
 
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,17 +17,26 @@
 #include <zlib.h>
 
 #include "exporter/expo.h"
+#include "exporter/log.h"
 
 
 #define HTTP_CONNECTION_LIMIT   64
 #define HTTP_TIMEOUT_SECONDS    10
 #define HTTP_THREADS            2
 
+#define HTTP_MEMORY_LIMIT       (16 * 1024)  /* request headers and more */
+#define HTTP_REALM              "gwlog_exporter"
+
 struct http {
     struct MHD_Daemon   *daemon;
     http_handlers_t      hs;
     char                *path;
     unsigned             port;
+    unsigned             max_requests;
+    atomic_uint          in_flight;     /* scrapes being served */
+    pthread_mutex_t      web_lock;      /* web and web_mtime */
+    webcfg_t            *web;           /* owned; NULL: plain, no auth */
+    struct timespec      web_mtime;
 };
 
 
@@ -32,6 +45,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
     const char *upload_data, size_t *upload_size, void **state);
 static enum MHD_Result reload(http_t *h, struct MHD_Connection *conn,
     const char *method);
+static int guard(http_t *h, struct MHD_Connection *conn,
+    enum MHD_Result *ret);
+static void web_refresh(http_t *h);
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
     const char *type, char *body, size_t len, int must_free);
 static int accepts_gzip(struct MHD_Connection *conn);
@@ -48,18 +64,21 @@ http_start(const char *addr, const char *path, http_metrics_fn fn, void *ctx,
     memset(&hs, 0, sizeof(hs));
     hs.metrics = fn;
     hs.ctx = ctx;
-    return http_start_handlers(addr, path, &hs, err, errlen);
+    return http_start_handlers(addr, path, &hs, NULL, err, errlen);
 }
 
 
 http_t *
 http_start_handlers(const char *addr, const char *path,
-    const http_handlers_t *hs, char *err, size_t errlen)
+    const http_handlers_t *hs, const http_limits_t *lim, char *err,
+    size_t errlen)
 {
     struct sockaddr_storage   ss;
     const union MHD_DaemonInfo *info;
+    struct MHD_OptionItem     opts[16];
     http_t                   *h;
     unsigned                  flags;
+    size_t                    n;
     int                       v6 = 0;
 
     if (parse_addr(addr, &ss, &v6, err, errlen) != 0) {
@@ -72,19 +91,53 @@ http_start_handlers(const char *addr, const char *path,
         return NULL;
     }
     h->hs = *hs;
+    pthread_mutex_init(&h->web_lock, NULL);
+    h->max_requests = lim ? lim->max_requests : 0;
+    h->web = lim ? lim->web : NULL;
+    if (h->web != NULL) {
+        struct stat  st;
+
+        if (stat(h->web->file, &st) == 0) {
+            h->web_mtime = st.st_mtim;
+        }
+    }
     flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (v6) {
         flags |= (v6 == 2) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
     }
+    n = 0;
+    opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_SOCK_ADDR, 0, &ss };
+    opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_CONNECTION_LIMIT,
+        lim && lim->max_connections ? lim->max_connections
+                                    : HTTP_CONNECTION_LIMIT, NULL };
+    opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_CONNECTION_TIMEOUT,
+        lim && lim->timeout ? lim->timeout : HTTP_TIMEOUT_SECONDS, NULL };
+    opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        HTTP_MEMORY_LIMIT, NULL };
+    opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_THREAD_POOL_SIZE,
+        HTTP_THREADS, NULL };
+    if (h->web != NULL && h->web->tls) {
+        flags |= MHD_USE_TLS;
+        opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_HTTPS_MEM_KEY, 0,
+                                              h->web->key_pem };
+        opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_HTTPS_MEM_CERT, 0,
+                                              h->web->cert_pem };
+        opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_HTTPS_PRIORITIES, 0,
+            (void *) webconfig_priorities(h->web) };
+        if (h->web->client_ca_pem != NULL) {
+            opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_HTTPS_MEM_TRUST,
+                                                  0, h->web->client_ca_pem };
+        }
+    }
+    opts[n] = (struct MHD_OptionItem) { MHD_OPTION_END, 0, NULL };
     h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned) HTTP_CONNECTION_LIMIT,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) HTTP_TIMEOUT_SECONDS,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned) HTTP_THREADS,
-        MHD_OPTION_END);
+                                 MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (h->daemon == NULL) {
         snprintf(err, errlen, "cannot listen on %s (address in use or not "
-                 "available)", addr);
+                 "available%s)", addr, h->web && h->web->tls
+                 ? ", or the TLS certificate or key is not valid PEM" : "");
+        webconfig_free(h->web);
+        pthread_mutex_destroy(&h->web_lock);
         free(h->path);
         free(h);
         return NULL;
@@ -109,6 +162,8 @@ http_stop(http_t *h)
         return;
     }
     MHD_stop_daemon(h->daemon);
+    webconfig_free(h->web);
+    pthread_mutex_destroy(&h->web_lock);
     free(h->path);
     free(h);
 }
@@ -170,6 +225,9 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
         *upload_size = 0;                   /* discard any body */
         return MHD_YES;
     }
+    if (h->web != NULL && !guard(h, conn, &ret)) {
+        return ret;
+    }
     if (strcmp(url, "/-/reload") == 0) {
         return reload(h, conn, method);
     }
@@ -185,7 +243,19 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
     }
 
     if (strcmp(url, h->path) == 0) {
+        /* Like node_exporter's --web.max-requests: beyond it, 503. */
+        if (h->max_requests > 0
+            && atomic_fetch_add(&h->in_flight, 1) >= h->max_requests)
+        {
+            atomic_fetch_sub(&h->in_flight, 1);
+            return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
+                         (char *) "Too many concurrent scrapes\n",
+                         strlen("Too many concurrent scrapes\n"), 0);
+        }
         h->hs.metrics(h->hs.ctx, &body);
+        if (h->max_requests > 0) {
+            atomic_fetch_sub(&h->in_flight, 1);
+        }
         if (accepts_gzip(conn) && http_gzip(body.p, body.len, &gz) == 0) {
             buf_free(&body);
             p = buf_detach(&gz, &len);
@@ -231,6 +301,115 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
     }
     return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain",
                  (char *) "Not Found\n", strlen("Not Found\n"), 0);
+}
+
+
+/* TLS client certificates and basic auth, per request.  Returns 1 to go
+ * on, or 0 with the refusal queued and its result in *ret. */
+static int
+guard(http_t *h, struct MHD_Connection *conn, enum MHD_Result *ret)
+{
+    static const char                   denied[] = "Unauthorized\n";
+    const union MHD_ConnectionInfo     *ci;
+    const gnutls_datum_t               *peers;
+    struct MHD_Response                *resp;
+    unsigned                            npeers = 0, status = 1;
+    char                               *user, *pass = NULL;
+    int                                 present, verified, ok;
+
+    web_refresh(h);
+    pthread_mutex_lock(&h->web_lock);
+    if (h->web->tls && h->web->client_auth >= WEB_CLIENT_REQUIRE_ANY) {
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        peers = ci ? gnutls_certificate_get_peers(ci->tls_session, &npeers)
+                   : NULL;
+        present = peers != NULL && npeers > 0;
+        verified = present
+                   && gnutls_certificate_verify_peers2(ci->tls_session,
+                                                       &status) == 0
+                   && status == 0;
+        if ((h->web->client_auth == WEB_CLIENT_REQUIRE_ANY && !present)
+            || (h->web->client_auth == WEB_CLIENT_VERIFY_IF_GIVEN && present
+                && !verified)
+            || (h->web->client_auth == WEB_CLIENT_REQUIRE_AND_VERIFY
+                && !verified))
+        {
+            pthread_mutex_unlock(&h->web_lock);
+            *ret = reply(conn, MHD_HTTP_FORBIDDEN, "text/plain",
+                         (char *) "A valid client certificate is required\n",
+                         strlen("A valid client certificate is required\n"),
+                         0);
+            return 0;
+        }
+    }
+    if (h->web->nusers == 0) {
+        pthread_mutex_unlock(&h->web_lock);
+        return 1;
+    }
+    user = MHD_basic_auth_get_username_password(conn, &pass);
+    ok = user != NULL && pass != NULL
+         && webconfig_check_password(h->web, user, pass);
+    pthread_mutex_unlock(&h->web_lock);
+    if (user != NULL) {
+        MHD_free(user);
+    }
+    if (pass != NULL) {
+        MHD_free(pass);
+    }
+    if (ok) {
+        return 1;
+    }
+    resp = MHD_create_response_from_buffer(strlen(denied), (void *) denied,
+                                           MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, "Content-Type", "text/plain");
+    *ret = MHD_queue_basic_auth_fail_response(conn, HTTP_REALM, resp);
+    MHD_destroy_response(resp);
+    return 0;
+}
+
+
+/* Re-reads the web config file when it changed, as exporter-toolkit reads
+ * it on every request: users and passwords take effect at once; TLS
+ * settings are read at start only. */
+static void
+web_refresh(http_t *h)
+{
+    struct stat   st;
+    webcfg_t     *w;
+    char          err[WEBCFG_ERRLEN];
+
+    if (stat(h->web->file, &st) != 0) {
+        return;
+    }
+    pthread_mutex_lock(&h->web_lock);
+    if (st.st_mtim.tv_sec == h->web_mtime.tv_sec
+        && st.st_mtim.tv_nsec == h->web_mtime.tv_nsec)
+    {
+        pthread_mutex_unlock(&h->web_lock);
+        return;
+    }
+    h->web_mtime = st.st_mtim;
+    w = webconfig_load(h->web->file, err, sizeof(err));
+    if (w == NULL) {
+        log_error("web config not reloaded, the old one stays: %s", err);
+        pthread_mutex_unlock(&h->web_lock);
+        return;
+    }
+    /* Keep the TLS material the daemon runs with; take the users. */
+    w->tls = h->web->tls;
+    w->client_auth = h->web->client_auth;
+    free(w->cert_pem);
+    free(w->key_pem);
+    free(w->client_ca_pem);
+    w->cert_pem = h->web->cert_pem;
+    w->key_pem = h->web->key_pem;
+    w->client_ca_pem = h->web->client_ca_pem;
+    h->web->cert_pem = h->web->key_pem = h->web->client_ca_pem = NULL;
+    webconfig_free(h->web);
+    h->web = w;
+    log_info("web config %s reloaded: %zu basic auth users", w->file,
+             w->nusers);
+    pthread_mutex_unlock(&h->web_lock);
 }
 
 

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "config/webconfig.h"
 #include "exporter/buf.h"
 
 
@@ -41,9 +42,23 @@ typedef struct {
 http_t *http_start(const char *addr, const char *path, http_metrics_fn fn,
     void *ctx, char *err, size_t errlen);
 
-/* Like http_start(), with the handlers in hs (copied). */
+/* Limits and security of the server. */
+typedef struct {
+    unsigned          max_connections;  /* 0: 64 */
+    unsigned          timeout;          /* idle seconds per connection; 0: 10 */
+    unsigned          max_requests;     /* scrapes at once; 0: no limit */
+    webcfg_t         *web;              /* TLS and basic auth, or NULL;
+                                         * owned by the server afterwards */
+} http_limits_t;
+
+/* Like http_start(), with the handlers in hs (copied) and the limits in
+ * lim (NULL: defaults, plain HTTP).  With lim->web, the server serves TLS
+ * as configured, enforces client_auth_type on every request (403) and
+ * basic_auth_users (401 with WWW-Authenticate); the users are re-read when
+ * the web config file changes (TLS settings need a restart). */
 http_t *http_start_handlers(const char *addr, const char *path,
-    const http_handlers_t *hs, char *err, size_t errlen);
+    const http_handlers_t *hs, const http_limits_t *lim, char *err,
+    size_t errlen);
 
 /* The port actually bound (useful with port 0). */
 unsigned http_port(const http_t *h);

@@ -19,6 +19,7 @@
 
 #include "config/config.h"
 #include "config/default.h"
+#include "config/webconfig.h"
 #include "exporter/buf.h"
 #include "exporter/expo.h"
 #include "exporter/http.h"
@@ -49,12 +50,17 @@ typedef struct {
     const char      *test_line;
     int              test_lines;
     int              lifecycle;
+    const char      *web_config;
+    unsigned         max_requests;
+    unsigned         max_connections;
+    unsigned         conn_timeout;
 } opts_t;
 
 enum {
     OPT_CONFIG = 256, OPT_LISTEN, OPT_PATH, OPT_INPUT, OPT_DIMS, OPT_DIMS_REDIS, OPT_STATE,
     OPT_ONE_SHOT, OPT_CHECK, OPT_LOG_LEVEL, OPT_VERSION, OPT_HELP,
-    OPT_TEST_LINE, OPT_TEST_LINES, OPT_LIFECYCLE
+    OPT_TEST_LINE, OPT_TEST_LINES, OPT_LIFECYCLE, OPT_WEB_CONFIG,
+    OPT_MAX_REQUESTS, OPT_MAX_CONNECTIONS, OPT_CONN_TIMEOUT
 };
 
 static const struct option  long_options[] = {
@@ -70,6 +76,10 @@ static const struct option  long_options[] = {
     { "test-line",            required_argument, NULL, OPT_TEST_LINE },
     { "test-lines",           no_argument,       NULL, OPT_TEST_LINES },
     { "web.enable-lifecycle", no_argument,       NULL, OPT_LIFECYCLE },
+    { "web.config.file",      required_argument, NULL, OPT_WEB_CONFIG },
+    { "web.max-requests",     required_argument, NULL, OPT_MAX_REQUESTS },
+    { "web.max-connections",  required_argument, NULL, OPT_MAX_CONNECTIONS },
+    { "web.connection-timeout", required_argument, NULL, OPT_CONN_TIMEOUT },
     { "log.level",            required_argument, NULL, OPT_LOG_LEVEL },
     { "version",              no_argument,       NULL, OPT_VERSION },
     { "help",                 no_argument,       NULL, OPT_HELP },
@@ -88,6 +98,13 @@ static const char  usage_text[] =
 "                             (default \"" DEFAULT_LISTEN_ADDRESS "\")\n"
 "  --web.telemetry-path=PATH  path of the metrics (default \"/metrics\")\n"
 "  --web.enable-lifecycle     allow POST /-/reload (SIGHUP always reloads)\n"
+"  --web.config.file=FILE     TLS and basic auth, in exporter-toolkit's\n"
+"                             format (tls_server_config, basic_auth_users)\n"
+"  --web.max-requests=N       scrapes served at once, beyond: 503 (default\n"
+"                             40; 0: no limit)\n"
+"  --web.max-connections=N    connections at once (default 64)\n"
+"  --web.connection-timeout=S idle seconds before a connection is closed\n"
+"                             (default 10)\n"
 "  --input.path=GLOB          file(s) to tail; repeatable; replaces the\n"
 "                             config's input paths\n"
 "  --dims.dir=DIR             directory of dimension CSVs; replaces the\n"
@@ -146,6 +163,7 @@ static void status(void *ctx, buf_t *html);
 static void write_exposition(app_t *a, buf_t *out);
 static int serve(app_t *a);
 static int test_lines(pipeline_t *pipe, const opts_t *o);
+static int parse_count(const char *s, int zero_ok, unsigned *out);
 static double now_unix(void);
 
 
@@ -170,8 +188,20 @@ main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         goto done;
     }
+    if (o.web_config != NULL) {
+        webcfg_t  *w = webconfig_load(o.web_config, err, sizeof(err));
+
+        if (w == NULL) {
+            fprintf(stderr, "%s\n", err);
+            goto done;
+        }
+        webconfig_free(w);
+    }
     if (o.check_config) {
         printf("%s: ok\n", a.cfg->file);
+        if (o.web_config != NULL) {
+            printf("%s: ok\n", o.web_config);
+        }
         rc = 0;
         goto done;
     }
@@ -381,11 +411,14 @@ static int
 parse_flags(int argc, char **argv, opts_t *o)
 {
     char  **paths;
-    int     c, level;
+    int     c, level, i;
 
     memset(o, 0, sizeof(*o));
     o->listen_address = DEFAULT_LISTEN_ADDRESS;
     o->telemetry_path = DEFAULT_TELEMETRY_PATH;
+    o->max_requests = 40;
+    o->max_connections = 64;
+    o->conn_timeout = 10;
 
     while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
         switch (c) {
@@ -435,6 +468,26 @@ parse_flags(int argc, char **argv, opts_t *o)
             break;
         case OPT_LIFECYCLE:
             o->lifecycle = 1;
+            break;
+        case OPT_WEB_CONFIG:
+            o->web_config = optarg;
+            break;
+        case OPT_MAX_REQUESTS:
+        case OPT_MAX_CONNECTIONS:
+        case OPT_CONN_TIMEOUT:
+            if (parse_count(optarg, c == OPT_MAX_REQUESTS,
+                            c == OPT_MAX_REQUESTS ? &o->max_requests
+                            : c == OPT_MAX_CONNECTIONS ? &o->max_connections
+                                                       : &o->conn_timeout)
+                != 0)
+            {
+                for (i = 0; long_options[i].val != c; i++) {
+                    /* Find the flag's name for the message. */
+                }
+                fprintf(stderr, "gwlog_exporter: --%s: expected a whole "
+                        "number, got \"%s\"\n", long_options[i].name, optarg);
+                return -1;
+            }
             break;
         case OPT_LOG_LEVEL:
             level = log_level_parse(optarg);
@@ -622,6 +675,25 @@ status(void *ctx, buf_t *html)
 }
 
 
+/* A whole number for a flag (0 only when zero_ok). */
+static int
+parse_count(const char *s, int zero_ok, unsigned *out)
+{
+    char           *end;
+    unsigned long   v;
+
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (s[0] == '\0' || s[0] == '-' || *end != '\0' || errno != 0
+        || v > 1000000 || (v == 0 && !zero_ok))
+    {
+        return -1;
+    }
+    *out = (unsigned) v;
+    return 0;
+}
+
+
 /* The line tester: --test-line=LINE, or every line of stdin with
  * --test-lines, through the first input's format. */
 static int
@@ -656,6 +728,7 @@ static int
 serve(app_t *a)
 {
     http_handlers_t  hs;
+    http_limits_t    lim;
     sigset_t         set;
     http_t          *http;
     char             err[CFG_ERRLEN];
@@ -674,8 +747,19 @@ serve(app_t *a)
     hs.ready = ready;
     hs.reload = a->o->lifecycle ? reload : NULL;
     hs.ctx = a;
+    memset(&lim, 0, sizeof(lim));
+    lim.max_requests = a->o->max_requests;
+    lim.max_connections = a->o->max_connections;
+    lim.timeout = a->o->conn_timeout;
+    if (a->o->web_config != NULL) {
+        lim.web = webconfig_load(a->o->web_config, err, sizeof(err));
+        if (lim.web == NULL) {
+            log_error("%s", err);
+            return 1;
+        }
+    }
     http = http_start_handlers(a->o->listen_address, a->o->telemetry_path, &hs,
-                               err, sizeof(err));
+                               &lim, err, sizeof(err));
     if (http == NULL) {
         log_error("%s", err);
         return 1;
