@@ -429,6 +429,8 @@ static const cfg_cmd_t cfg_metric_cmds[] = {
     { "when", cfg_set_cond_ptr, 0, offsetof(cfg_metric_t, when), 0, 0, NULL },
     { "value", cfg_set_value, 0, 0, 0, 0, NULL },
     { "buckets", cfg_set_buckets, 0, 0, 0, 0, NULL },
+    { "series_ttl", cfg_set_duration, 0,
+      offsetof(cfg_metric_t, series_ttl), 0, 0, NULL },
     { "max_series", cfg_set_u64, 0,
       offsetof(cfg_metric_t, max_series), 0, 0, NULL },
     { "siblings", cfg_set_siblings, 0, 0, 0, 0, NULL },

@@ -179,6 +179,8 @@ typedef struct {
     double            *buckets;         /* histogram only, ascending */
     size_t             nbuckets;
     uint64_t           max_series;      /* default 100000 */
+    double             series_ttl;      /* seconds an idle series is kept;
+                                         * 0 (default): forever */
     char              *sibling_label;   /* NULL: no siblings */
     char             **sibling_values;
     size_t             nsibling_values;

@@ -1135,6 +1135,7 @@ compile_metrics(pipeline_t *p, char *err, size_t errlen)
         def.nbuckets = m->nbuckets;
         def.scale = m->scale;
         def.max_series = m->max_series;
+        def.ttl = m->series_ttl;
         def.sibling_label = -1;
         if (m->sibling_label != NULL) {
             for (k = 0; k < m->nlabels; k++) {

@@ -38,6 +38,14 @@ selfstats_write(buf_t *b, const store_snap_t *snap)
         buf_printf(b, "gwlog_series_overflow_total{metric=\"%s\"} %" PRIu64
                    "\n", f->name, f->overflowed);
     }
+    expo_write_header(b, "gwlog_series_expired_total",
+                      "Idle series removed because of the family's "
+                      "series_ttl.", "counter");
+    for (i = 0; i < n; i++) {
+        f = store_snap_family(snap, i);
+        buf_printf(b, "gwlog_series_expired_total{metric=\"%s\"} %" PRIu64
+                   "\n", f->name, f->expired);
+    }
     expo_write_header(b, "gwlog_build_info",
                       "A metric with a constant 1 value labelled by the "
                       "exporter's version and revision.", "gauge");

@@ -217,6 +217,10 @@ tail_create(const cfg_t *cfg, pipeline_t *pipe, store_t *store, dims_t *dims,
     if (add_families(t, store) != 0) {
         goto err;
     }
+    /* Series restored or created from now on count as just used. */
+    store_lock(store);
+    store_set_clock(store, (uint32_t) mono());
+    store_unlock(store);
     pthread_mutex_init(&t->swap_lock, NULL);
     pthread_cond_init(&t->swap_done, NULL);
     return t;
@@ -518,6 +522,7 @@ do_swap(tail_t *t, struct swap *sw)
         return -1;
     }
     store_lock(sw->store);
+    store_set_clock(sw->store, (uint32_t) mono());
     n = store_carry(sw->store, snap, sw->keep, sw->ctx);
     store_unlock(sw->store);
     store_snap_free(snap);
@@ -696,9 +701,14 @@ tail_main(void *arg)
         {
             checkpoint(t);
         }
-        if (t->dims != NULL && now - t->last_dims >= 1.0) {
+        if (now - t->last_dims >= 1.0) {
             t->last_dims = now;
-            if (dims_reload_if_changed(t->dims) > 0) {
+            /* Idle series of families with series_ttl. */
+            store_lock(t->store);
+            store_set_clock(t->store, (uint32_t) now);
+            store_expire(t->store);
+            store_unlock(t->store);
+            if (t->dims != NULL && dims_reload_if_changed(t->dims) > 0) {
                 log_info("dimension tables reloaded");
             }
         }

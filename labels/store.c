@@ -28,8 +28,18 @@
 
 typedef struct {
     uint64_t        hash;
-    const char     *labels;         /* packed, in the family's arena */
+    const char     *labels;         /* packed, in the family's arena (or
+                                     * malloc()ed when the family expires
+                                     * series); NULL: a free id */
+    uint32_t        touched;        /* store clock when last used */
 } series_meta_t;
+
+/* A label block of an expired series, freed once no snapshot taken
+ * before its removal can still read it. */
+typedef struct {
+    char           *labels;
+    uint64_t        epoch;
+} grave_t;
 
 typedef struct arena_block arena_block_t;
 
@@ -59,7 +69,17 @@ struct store_family {
     uint32_t             overflow_id;
     uint64_t             overflowed;
 
+    /* Expiry of idle series (ttl > 0 only). */
+    uint32_t             ttl;       /* seconds; 0: series never expire */
+    size_t               nlive;     /* series not expired */
+    uint32_t            *free_ids;  /* ids of expired series, for reuse */
+    size_t               nfree;
+    size_t               free_cap;
+    uint32_t             next_sweep;
+    uint64_t             expired;
+
     arena_block_t       *arena;
+    store_t             *store;     /* not owned */
     store_family_t      *next;
 };
 
@@ -68,18 +88,31 @@ struct store {
     store_family_t      *first;
     store_family_t      *last;
     size_t               nfamilies;
+
+    uint32_t             now;       /* coarse clock for expiry */
+    uint64_t             epoch;     /* bumped by every sweep that removes */
+    store_snap_t        *active;    /* snapshots not freed yet */
+    grave_t             *graves;
+    size_t               ngraves;
+    size_t               graves_cap;
 };
 
 typedef struct {
     store_snap_family_t  pub;
     size_t               stride;
     series_meta_t      **meta;      /* copy of the chunk pointer array */
+    const char         **labels;    /* or, for families that expire series,
+                                     * the live series' label blocks */
     uint64_t            *vals;      /* copy of nseries * stride values */
 } snap_family_t;
 
 struct store_snap {
     snap_family_t       *fams;
     size_t               nfams;
+    store_t             *store;     /* not owned */
+    uint64_t             epoch;     /* the store's epoch when taken */
+    store_snap_t        *prev;      /* in store->active */
+    store_snap_t        *next;
 };
 
 
@@ -95,6 +128,8 @@ static uint32_t series_create(store_family_t *f, const strv_t *values,
     uint64_t hash, size_t slot);
 static int index_grow(store_family_t *f);
 static void siblings_create(store_family_t *f, const strv_t *values);
+static void series_remove(store_family_t *f, uint32_t id);
+static void graves_free(store_t *s);
 
 
 store_t *
@@ -115,6 +150,7 @@ void
 store_destroy(store_t *s)
 {
     store_family_t  *f, *next;
+    size_t           i;
 
     if (s == NULL) {
         return;
@@ -123,6 +159,10 @@ store_destroy(store_t *s)
         next = f->next;
         family_free(f);
     }
+    for (i = 0; i < s->ngraves; i++) {
+        free(s->graves[i].labels);
+    }
+    free(s->graves);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -173,6 +213,8 @@ store_family_add(store_t *s, const store_family_def_t *def)
     }
 
     f->max_series = def->max_series;
+    f->ttl = def->ttl > 0 ? (uint32_t) (def->ttl < 1 ? 1 : def->ttl) : 0;
+    f->store = s;
     f->sibling_label = def->sibling_label;
     if (def->sibling_label >= 0) {
         f->sibling_values = xcalloc(def->nsibling_values + 1, sizeof(char *));
@@ -229,10 +271,13 @@ store_series(store_family_t *f, const strv_t *values)
     hash = labels_hash(values, f->pub.nlabels);
     id = series_find(f, values, hash, &slot);
     if (id != NO_SERIES) {
+        if (f->ttl) {
+            f->meta[id >> CHUNK_SHIFT][id & CHUNK_MASK].touched = f->store->now;
+        }
         return id;
     }
 
-    if (f->max_series == 0 || f->nseries < f->max_series) {
+    if (f->max_series == 0 || f->nlive < f->max_series) {
         id = series_create(f, values, hash, slot);
         if (f->sibling_label >= 0) {
             siblings_create(f, values);
@@ -286,7 +331,7 @@ store_observe(store_family_t *f, uint32_t id, double raw)
 size_t
 store_family_size(const store_family_t *f)
 {
-    return f->nseries;
+    return f->nlive;
 }
 
 
@@ -337,6 +382,42 @@ void
 store_add_overflowed(store_family_t *f, uint64_t n)
 {
     f->overflowed += n;
+}
+
+
+void
+store_set_clock(store_t *s, uint32_t now)
+{
+    s->now = now;
+}
+
+
+size_t
+store_expire(store_t *s)
+{
+    store_family_t  *f;
+    series_meta_t   *m;
+    size_t           n = 0;
+    uint32_t         id;
+
+    for (f = s->first; f != NULL; f = f->next) {
+        if (f->ttl == 0 || s->now < f->next_sweep) {
+            continue;
+        }
+        f->next_sweep = s->now + (f->ttl / 10 > 1 ? f->ttl / 10 : 1);
+        for (id = 0; id < f->nseries; id++) {
+            m = &f->meta[id >> CHUNK_SHIFT][id & CHUNK_MASK];
+            if (m->labels != NULL && s->now - m->touched > f->ttl) {
+                series_remove(f, id);
+                n++;
+            }
+        }
+    }
+    if (n > 0) {
+        s->epoch++;
+    }
+    graves_free(s);
+    return n;
 }
 
 
@@ -412,13 +493,20 @@ store_snapshot(store_t *s)
     store_snap_t    *snap;
     store_family_t  *f;
     snap_family_t   *sf;
-    size_t           i, c, n, per;
+    size_t           i, c, n, per, id;
 
     snap = calloc(1, sizeof(*snap));
     if (snap == NULL) {
         return NULL;
     }
     pthread_mutex_lock(&s->lock);
+    snap->store = s;
+    snap->epoch = s->epoch;
+    snap->next = s->active;
+    if (s->active != NULL) {
+        s->active->prev = snap;
+    }
+    s->active = snap;
     snap->fams = calloc(s->nfamilies + 1, sizeof(snap_family_t));
     if (snap->fams == NULL) {
         goto err;
@@ -428,9 +516,33 @@ store_snapshot(store_t *s)
         sf->pub = f->pub;
         sf->pub.nseries = f->nseries;
         sf->pub.overflowed = f->overflowed;
+        sf->pub.expired = f->expired;
         sf->stride = f->stride;
         snap->nfams = i + 1;
         if (f->nseries == 0) {
+            continue;
+        }
+        if (f->ttl) {
+            /* Ids get reused: copy the live series' label blocks (kept
+             * alive for this snapshot, see graves_free()) and values. */
+            sf->labels = malloc(f->nlive * sizeof(char *) + 1);
+            sf->vals = malloc(f->nlive * f->stride * sizeof(uint64_t) + 1);
+            if (sf->labels == NULL || sf->vals == NULL) {
+                goto err;
+            }
+            for (id = 0, n = 0; id < f->nseries; id++) {
+                series_meta_t  *m = &f->meta[id >> CHUNK_SHIFT][id & CHUNK_MASK];
+
+                if (m->labels == NULL) {
+                    continue;
+                }
+                sf->labels[n] = m->labels;
+                memcpy(sf->vals + n * f->stride,
+                       &f->vals[id >> CHUNK_SHIFT][(id & CHUNK_MASK) * f->stride],
+                       f->stride * sizeof(uint64_t));
+                n++;
+            }
+            sf->pub.nseries = n;
             continue;
         }
         sf->meta = malloc(f->nchunks * sizeof(series_meta_t *));
@@ -459,13 +571,28 @@ err:
 void
 store_snap_free(store_snap_t *snap)
 {
-    size_t  i;
+    store_t  *s;
+    size_t    i;
 
     if (snap == NULL) {
         return;
     }
+    s = snap->store;
+    if (s != NULL) {
+        pthread_mutex_lock(&s->lock);
+        if (snap->prev != NULL) {
+            snap->prev->next = snap->next;
+        } else {
+            s->active = snap->next;
+        }
+        if (snap->next != NULL) {
+            snap->next->prev = snap->prev;
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
     for (i = 0; i < snap->nfams; i++) {
         free(snap->fams[i].meta);
+        free((void *) snap->fams[i].labels);
         free(snap->fams[i].vals);
     }
     free(snap->fams);
@@ -496,7 +623,8 @@ store_snap_labels(const store_snap_t *snap, size_t i, size_t j,
     uint32_t              len;
     size_t                k;
 
-    p = sf->meta[j >> CHUNK_SHIFT][j & CHUNK_MASK].labels;
+    p = sf->labels != NULL ? sf->labels[j]
+                           : sf->meta[j >> CHUNK_SHIFT][j & CHUNK_MASK].labels;
     for (k = 0; k < sf->pub.nlabels; k++) {
         memcpy(&len, p, sizeof(len));
         values[k].p = p + sizeof(len);
@@ -566,10 +694,14 @@ family_free(store_family_t *f)
         free(f->sibling_values[i]);
     }
     free(f->sibling_values);
+    for (i = 0; f->ttl && i < f->nseries; i++) {
+        free((char *) f->meta[i >> CHUNK_SHIFT][i & CHUNK_MASK].labels);
+    }
     for (i = 0; i < f->nchunks; i++) {
         free(f->meta[i]);
         free(f->vals[i]);
     }
+    free(f->free_ids);
     free(f->meta);
     free(f->vals);
     free(f->index);
@@ -682,11 +814,16 @@ series_create(store_family_t *f, const strv_t *values, uint64_t hash,
     size_t slot)
 {
     uint32_t         id = (uint32_t) f->nseries;
-    size_t           c = id >> CHUNK_SHIFT;
-    series_meta_t  **meta;
+    size_t           c = id >> CHUNK_SHIFT, need, i;
+    series_meta_t  **meta, *m;
     uint64_t       **vals;
+    char            *p;
+    uint32_t         len;
 
-    if (c == f->nchunks) {
+    if (f->nfree > 0) {
+        id = f->free_ids[--f->nfree];       /* an expired series' id */
+        c = id >> CHUNK_SHIFT;
+    } else if (c == f->nchunks) {
         meta = realloc(f->meta, (c + 1) * sizeof(*meta));
         if (meta == NULL) {
             abort();
@@ -701,13 +838,38 @@ series_create(store_family_t *f, const strv_t *values, uint64_t hash,
         f->vals[c] = xcalloc(CHUNK_SERIES * f->stride, sizeof(uint64_t));
         f->nchunks++;
     }
-    f->meta[c][id & CHUNK_MASK].hash = hash;
-    f->meta[c][id & CHUNK_MASK].labels = arena_pack(f, values);
+    m = &f->meta[c][id & CHUNK_MASK];
+    m->hash = hash;
+    m->touched = f->store->now;
+    if (f->ttl == 0) {
+        m->labels = arena_pack(f, values);
+    } else {
+        /* Expiring series free their labels one by one. */
+        for (i = 0, need = 0; i < f->pub.nlabels; i++) {
+            need += sizeof(uint32_t) + values[i].len;
+        }
+        p = malloc(need ? need : 1);
+        if (p == NULL) {
+            abort();
+        }
+        m->labels = p;
+        for (i = 0; i < f->pub.nlabels; i++) {
+            len = (uint32_t) values[i].len;
+            memcpy(p, &len, sizeof(len));
+            if (len) {
+                memcpy(p + sizeof(len), values[i].p, len);
+            }
+            p += sizeof(len) + len;
+        }
+    }
     f->index[slot] = id;
-    f->nseries++;
+    if (id == f->nseries) {
+        f->nseries++;
+    }
+    f->nlive++;
 
     /* Keep the load factor at or below one half. */
-    if (f->nseries * 2 > f->index_cap && index_grow(f) != 0) {
+    if (f->nlive * 2 > f->index_cap && index_grow(f) != 0) {
         abort();
     }
     return id;
@@ -758,7 +920,7 @@ siblings_create(store_family_t *f, const strv_t *values)
     }
     memcpy(v, values, n * sizeof(strv_t));
     for (i = 0; i < f->nsibling_values; i++) {
-        if (f->max_series != 0 && f->nseries >= f->max_series) {
+        if (f->max_series != 0 && f->nlive >= f->max_series) {
             return;
         }
         v[f->sibling_label].p = f->sibling_values[i];
@@ -768,4 +930,86 @@ siblings_create(store_family_t *f, const strv_t *values)
             series_create(f, v, hash, slot);
         }
     }
+}
+
+
+/* Forgets an idle series: out of the index (backward-shift deletion keeps
+ * linear probing correct without tombstones), values zeroed, id reused,
+ * labels freed once no snapshot can read them. */
+static void
+series_remove(store_family_t *f, uint32_t id)
+{
+    store_t        *s = f->store;
+    series_meta_t  *m = &f->meta[id >> CHUNK_SHIFT][id & CHUNK_MASK];
+    size_t          mask = f->index_cap - 1, i, j, k;
+    uint32_t       *ids;
+    grave_t        *g;
+
+    for (i = m->hash & mask; f->index[i] != id; i = (i + 1) & mask) {
+        /* Find the slot holding id. */
+    }
+    for (j = (i + 1) & mask; f->index[j] != NO_SERIES; j = (j + 1) & mask) {
+        k = f->meta[f->index[j] >> CHUNK_SHIFT][f->index[j] & CHUNK_MASK].hash
+            & mask;
+        /* Leave the entry at j if its home slot k lies in (i, j]. */
+        if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) {
+            continue;
+        }
+        f->index[i] = f->index[j];
+        i = j;
+    }
+    f->index[i] = NO_SERIES;
+
+    memset(&f->vals[id >> CHUNK_SHIFT][(id & CHUNK_MASK) * f->stride], 0,
+           f->stride * sizeof(uint64_t));
+    if (s->ngraves == s->graves_cap) {
+        s->graves_cap = s->graves_cap ? s->graves_cap * 2 : 64;
+        g = realloc(s->graves, s->graves_cap * sizeof(grave_t));
+        if (g == NULL) {
+            abort();
+        }
+        s->graves = g;
+    }
+    s->graves[s->ngraves].labels = (char *) m->labels;
+    s->graves[s->ngraves].epoch = s->epoch;
+    s->ngraves++;
+    m->labels = NULL;
+    if (f->nfree == f->free_cap) {
+        f->free_cap = f->free_cap ? f->free_cap * 2 : 64;
+        ids = realloc(f->free_ids, f->free_cap * sizeof(uint32_t));
+        if (ids == NULL) {
+            abort();
+        }
+        f->free_ids = ids;
+    }
+    f->free_ids[f->nfree++] = id;
+    f->nlive--;
+    f->expired++;
+    if (id == f->overflow_id) {
+        f->overflow_id = NO_SERIES;
+    }
+}
+
+
+/* Frees the label blocks that every live snapshot was taken after. */
+static void
+graves_free(store_t *s)
+{
+    store_snap_t  *snap;
+    uint64_t       oldest = UINT64_MAX;
+    size_t         i, kept = 0;
+
+    for (snap = s->active; snap != NULL; snap = snap->next) {
+        if (snap->epoch < oldest) {
+            oldest = snap->epoch;
+        }
+    }
+    for (i = 0; i < s->ngraves; i++) {
+        if (s->graves[i].epoch < oldest) {
+            free(s->graves[i].labels);
+        } else {
+            s->graves[kept++] = s->graves[i];
+        }
+    }
+    s->ngraves = kept;
 }

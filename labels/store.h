@@ -6,8 +6,8 @@
  * which copies every value under the same lock, so that it never sees a
  * torn histogram and never holds the lock while encoding.
  *
- * Series are never removed while the store lives, so the label bytes a
- * snapshot points to stay valid until store_destroy().  A family holds at
+ * Series are removed only from families with a ttl (store_expire()); the
+ * label bytes a snapshot points to stay valid until the snapshot is freed.  A family holds at
  * most max_series series; further label sets fold into one series whose
  * label values are all "__overflow__", so sums stay exact.
  */
@@ -45,6 +45,8 @@ typedef struct {
     int                  sibling_label;         /* -1: none */
     const char *const   *sibling_values;
     size_t               nsibling_values;
+    double               ttl;                   /* seconds an idle series
+                                                 * is kept; 0: forever */
 } store_family_def_t;
 
 /* One family of a snapshot, for the encoder. */
@@ -60,6 +62,7 @@ typedef struct {
     double               scale;                 /*   or raw_sum * scale */
     size_t               nseries;
     uint64_t             overflowed;            /* increments folded */
+    uint64_t             expired;               /* idle series removed */
 } store_snap_family_t;
 
 
@@ -112,6 +115,16 @@ const store_snap_family_t *store_family_info(const store_family_t *f);
  * a checkpoint.  Caller holds the lock. */
 void store_merge(store_family_t *f, uint32_t id, const uint64_t *counts,
     double raw_sum);
+
+/* Sets the store's coarse clock (seconds, any origin), used to expire
+ * idle series of families with a ttl.  Caller holds the lock. */
+void store_set_clock(store_t *s, uint32_t now);
+
+/* Removes the series of families with a ttl that no line has touched for
+ * longer than it; returns how many.  An expired series that comes back
+ * starts again from zero.  Snapshots taken before stay valid.  Caller
+ * holds the lock. */
+size_t store_expire(store_t *s);
 
 /* Adds n to the family's count of increments folded into __overflow__. */
 void store_add_overflowed(store_family_t *f, uint64_t n);

@@ -675,6 +675,196 @@ START_TEST(test_long_label_value)
 END_TEST
 
 
+/* Expiry (series_ttl) */
+
+static store_family_t *
+add_expiring(uint32_t ttl, uint64_t max_series)
+{
+    static const char *const  one[] = { "k" };
+    store_family_def_t        def;
+    store_family_t           *f;
+
+    memset(&def, 0, sizeof(def));
+    def.name = "exp_total";
+    def.help = "help";
+    def.type = STORE_COUNTER;
+    def.labels = one;
+    def.nlabels = 1;
+    def.max_series = max_series;
+    def.sibling_label = -1;
+    def.ttl = ttl;
+    f = store_family_add(st, &def);
+    ck_assert_ptr_nonnull(f);
+    return f;
+}
+
+
+static uint32_t
+key(store_family_t *f, const char *k)
+{
+    strv_t  v = { k, strlen(k) };
+
+    return store_series(f, &v);
+}
+
+
+/* The value of series k in the snapshot's first family, or -1. */
+static long long
+snap_value(store_snap_t *snap, const char *k)
+{
+    const store_snap_family_t  *sf = store_snap_family(snap, 0);
+    strv_t                      v[1];
+    size_t                      j;
+
+    for (j = 0; j < sf->nseries; j++) {
+        store_snap_labels(snap, 0, j, v);
+        if (v[0].len == strlen(k) && memcmp(v[0].p, k, v[0].len) == 0) {
+            return (long long) store_snap_counter(snap, 0, j);
+        }
+    }
+    return -1;
+}
+
+
+START_TEST(test_expiry_removes_idle_series)
+{
+    store_family_t  *f;
+    store_snap_t    *snap;
+
+    f = add_expiring(10, 0);
+    store_lock(st);
+    store_set_clock(st, 100);
+    store_add(f, key(f, "a"), 1);
+    store_add(f, key(f, "b"), 2);
+    store_set_clock(st, 105);
+    store_add(f, key(f, "a"), 1);               /* a used again at 105 */
+    store_set_clock(st, 110);
+    ck_assert_uint_eq(store_expire(st), 0);     /* b idle 10 s: kept */
+    store_set_clock(st, 111);
+    ck_assert_uint_eq(store_expire(st), 1);     /* b idle 11 s: gone */
+    ck_assert_uint_eq(store_family_size(f), 1);
+    store_unlock(st);
+
+    snap = store_snapshot(st);
+    ck_assert_uint_eq(store_snap_family(snap, 0)->nseries, 1);
+    ck_assert_uint_eq(store_snap_family(snap, 0)->expired, 1);
+    ck_assert_int_eq(snap_value(snap, "a"), 2);
+    ck_assert_int_eq(snap_value(snap, "b"), -1);
+    store_snap_free(snap);
+
+    /* b comes back: a new series from zero. */
+    store_lock(st);
+    store_add(f, key(f, "b"), 5);
+    store_unlock(st);
+    snap = store_snapshot(st);
+    ck_assert_int_eq(snap_value(snap, "b"), 5);
+    store_snap_free(snap);
+}
+END_TEST
+
+
+START_TEST(test_expiry_snapshot_outlives_removal)
+{
+    store_family_t  *f;
+    store_snap_t    *old, *now;
+
+    f = add_expiring(5, 0);
+    store_lock(st);
+    store_set_clock(st, 0);
+    store_add(f, key(f, "gone-soon"), 7);
+    store_unlock(st);
+    old = store_snapshot(st);
+
+    store_lock(st);
+    store_set_clock(st, 100);
+    ck_assert_uint_eq(store_expire(st), 1);
+    store_add(f, key(f, "reuses-the-id"), 3);   /* the freed id */
+    store_unlock(st);
+
+    /* The old snapshot still reads the removed series' labels. */
+    ck_assert_int_eq(snap_value(old, "gone-soon"), 7);
+    ck_assert_int_eq(snap_value(old, "reuses-the-id"), -1);
+    now = store_snapshot(st);
+    ck_assert_int_eq(snap_value(now, "reuses-the-id"), 3);
+    ck_assert_int_eq(snap_value(now, "gone-soon"), -1);
+    store_snap_free(old);
+    store_snap_free(now);
+
+    store_lock(st);
+    store_expire(st);                           /* frees the labels */
+    store_unlock(st);
+}
+END_TEST
+
+
+START_TEST(test_expiry_index_integrity)
+{
+    store_family_t  *f;
+    store_snap_t    *snap;
+    char             k[32];
+    uint32_t         ids[20000];
+    int              i;
+
+    f = add_expiring(10, 0);
+    store_lock(st);
+    store_set_clock(st, 0);
+    for (i = 0; i < 20000; i++) {
+        snprintf(k, sizeof(k), "k%d", i);
+        ids[i] = key(f, k);
+        store_add(f, ids[i], (uint64_t) i);
+    }
+    store_set_clock(st, 8);
+    for (i = 0; i < 20000; i += 2) {            /* keep the even ones */
+        snprintf(k, sizeof(k), "k%d", i);
+        key(f, k);
+    }
+    store_set_clock(st, 15);
+    ck_assert_uint_eq(store_expire(st), 10000);
+    ck_assert_uint_eq(store_family_size(f), 10000);
+    for (i = 0; i < 20000; i += 2) {            /* same ids, same values */
+        snprintf(k, sizeof(k), "k%d", i);
+        ck_assert_uint_eq(key(f, k), ids[i]);
+    }
+    for (i = 1; i < 20000; i += 2) {            /* back, from zero */
+        snprintf(k, sizeof(k), "k%d", i);
+        store_add(f, key(f, k), 1);
+    }
+    ck_assert_uint_eq(store_family_size(f), 20000);
+    store_unlock(st);
+
+    snap = store_snapshot(st);
+    ck_assert_uint_eq(store_snap_family(snap, 0)->nseries, 20000);
+    ck_assert_int_eq(snap_value(snap, "k4"), 4);
+    ck_assert_int_eq(snap_value(snap, "k5"), 1);
+    ck_assert_int_eq(snap_value(snap, "k19998"), 19998);
+    store_snap_free(snap);
+}
+END_TEST
+
+
+START_TEST(test_expiry_frees_room_under_the_cap)
+{
+    store_family_t  *f;
+    store_snap_t    *snap;
+
+    f = add_expiring(5, 2);
+    store_lock(st);
+    store_set_clock(st, 0);
+    store_add(f, key(f, "a"), 1);
+    store_add(f, key(f, "b"), 1);
+    store_add(f, key(f, "c"), 1);               /* over the cap: folded */
+    store_set_clock(st, 10);
+    store_expire(st);                           /* all idle: removed */
+    store_add(f, key(f, "d"), 1);               /* room again */
+    store_unlock(st);
+    snap = store_snapshot(st);
+    ck_assert_int_eq(snap_value(snap, "d"), 1);
+    ck_assert_int_eq(snap_value(snap, STORE_OVERFLOW_VALUE), -1);
+    store_snap_free(snap);
+}
+END_TEST
+
+
 Suite *
 store_suite(void)
 {
@@ -705,6 +895,15 @@ store_suite(void)
     tcase_add_test(tc, test_overflow_histogram);
     tcase_add_test(tc, test_many_series);
     tcase_add_test(tc, test_long_label_value);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("Expiry");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_expiry_removes_idle_series);
+    tcase_add_test(tc, test_expiry_snapshot_outlives_removal);
+    tcase_add_test(tc, test_expiry_index_integrity);
+    tcase_add_test(tc, test_expiry_frees_room_under_the_cap);
     suite_add_tcase(s, tc);
 
     return s;

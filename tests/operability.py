@@ -294,6 +294,40 @@ def nginx_example():
           r.returncode == 0 and ok, out[-300:] if not ok else "")
 
 
+def series_ttl():
+    """series_ttl: an idle series disappears, and comes back from zero."""
+    d = setup("series_ttl")
+    config = T.make_config(d)
+    text = open(config).read().replace(
+        "    labels: [uid, gc_level]\n",
+        "    labels: [uid, gc_level]\n    series_ttl: 2s\n", 1)
+    with open(config, "w") as f:
+        f.write(text)
+    log = os.path.join(d, "a.log")
+    line = (b'{"Product":"ecs","HttpCode":"200","CallerUid":"ttl-tenant"}\n')
+    with open(log, "wb") as f:
+        f.write(line)
+    ex = T.Exporter(d, [log], config=config, name="ttl")
+    series = 'gw_tenant_requests_total{uid="ttl-tenant",gc_level="unknown"}'
+    T.settle(ex, [log])
+    check("series_ttl: the series is there", series + " 1" in ex.metrics())
+    deadline = time.time() + 10
+    while series in ex.metrics() and time.time() < deadline:
+        time.sleep(0.25)
+    body = ex.metrics()
+    check("series_ttl: gone after 2 s idle, counted as expired",
+          series not in body and re.search(
+              r'gwlog_series_expired_total\{metric="gw_tenant_requests_total"'
+              r'\} [1-9]', body) is not None
+          and 'gw_product_requests_total{product="ecs"' in body)
+    with open(log, "ab") as f:
+        f.write(line)
+    T.settle(ex, [log])
+    check("series_ttl: back from zero when the tenant returns",
+          series + " 1" in ex.metrics())
+    ex.stop()
+
+
 def install():
     """make install DESTDIR=... yields a working tree."""
     dest = os.path.join(OUT, "destdir")
@@ -336,7 +370,7 @@ def main():
     os.makedirs(OUT)
     t0 = time.time()
     for test in (health, line_tester, nginx_example, chromium_page,
-                 reload_under_load, install):
+                 reload_under_load, series_ttl, install):
         try:
             test()
         except Exception as e:           # a crash is a failure, not an abort
