@@ -30,7 +30,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -linotifytools -lcrypt -lpthread -lm
 REAL_CFLAGS = -std=gnu11 $(OPTIMIZATION) -g $(WARNINGS) $(CPPFLAGS) $(CFLAGS) \
               $(PKG_CFLAGS) -I. -I$(BUILD) -MMD -MP \
-              -DGWLOG_VERSION='"$(VERSION)"' -DGWLOG_REVISION='"$(REVISION)"'
+              -DGWLOG_VERSION='"$(VERSION)"'
 REAL_LDFLAGS = $(LDFLAGS)
 
 # Every module except the two entry points goes into one static library, so
@@ -80,6 +80,20 @@ $(BUILD)/suites.h: $(TEST_SRC)
 	@cmp -s $@.tmp $@ 2>/dev/null && rm $@.tmp || mv $@.tmp $@
 
 $(BUILD)/obj/tests/check_main.o: $(BUILD)/suites.h
+
+# The revision goes into build/revision.h, rewritten only when it changes,
+# so that every object including it is rebuilt together (a -D flag would
+# leave objects of different commits disagreeing).
+$(BUILD)/revision.h: FORCE
+	@mkdir -p $(BUILD)
+	@echo '#define GWLOG_REVISION "$(REVISION)"' > $@.tmp
+	@cmp -s $@.tmp $@ 2>/dev/null && rm $@.tmp || mv $@.tmp $@
+
+FORCE:
+
+$(BUILD)/obj/exporter/main.o $(BUILD)/obj/exporter/selfstats.o \
+$(BUILD)/obj/exporter/status.o $(BUILD)/obj/tests/check_selfstats.o: \
+    $(BUILD)/revision.h
 
 # The default config is embedded with .incbin, which -MMD cannot see.
 $(BUILD)/obj/config/default.o: config/gwlog_exporter.yml
@@ -181,11 +195,15 @@ FUZZ_TARGETS  := json kv regex config csv state pipeline
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS    = -std=gnu11 -O1 -g -fno-omit-frame-pointer $(WARNINGS) \
                  $(PKG_CFLAGS) -I. -I$(FUZZ) \
-                 -DGWLOG_VERSION='"$(VERSION)"' -DGWLOG_REVISION='"fuzz"'
+                 -DGWLOG_VERSION='"$(VERSION)"'
 FUZZ_LIB_OBJ  := $(LIB_SRC:%.c=$(FUZZ)/obj/%.o)
 FUZZ_BINS     := $(FUZZ_TARGETS:%=$(FUZZ)/fuzz_%)
 
-$(FUZZ)/obj/%.o: %.c
+$(FUZZ)/revision.h:
+	@mkdir -p $(FUZZ)
+	@echo '#define GWLOG_REVISION "fuzz"' > $@
+
+$(FUZZ)/obj/%.o: %.c $(FUZZ)/revision.h
 	@mkdir -p $(dir $@)
 	$(QUIET_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
 	    $(FUZZ_SAN) -MMD -MP -c -o $@ $<

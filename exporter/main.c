@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "revision.h"
 #include "config/config.h"
 #include "config/default.h"
 #include "config/webconfig.h"

@@ -1,9 +1,11 @@
 /* selfstats.c - The exporter's gauges and process metrics at scrape time. */
 
+#include "revision.h"
 #include "exporter/selfstats.h"
 
 #include <dirent.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,45 +15,52 @@
 #include "exporter/expo.h"
 
 
+static void write_per_family(buf_t *b, const store_snap_t *snap,
+    const char *name, const char *help, const char *type, size_t offset);
 static void write_process(buf_t *b);
+_Static_assert(sizeof(size_t) == sizeof(uint64_t), "8-byte counts");
 static void write_sample(buf_t *b, const char *name, double v);
 
 
 void
 selfstats_write(buf_t *b, const store_snap_t *snap)
 {
-    const store_snap_family_t  *f;
-    size_t                      i, n = store_snap_nfamilies(snap);
-
-    expo_write_header(b, "gwlog_series", "Series held per metric family.",
-                      "gauge");
-    for (i = 0; i < n; i++) {
-        f = store_snap_family(snap, i);
-        buf_printf(b, "gwlog_series{metric=\"%s\"} %zu\n", f->name,
-                   f->nseries);
-    }
-    expo_write_header(b, "gwlog_series_overflow_total",
-                      "Increments folded into the __overflow__ series because "
-                      "the family reached max_series.", "counter");
-    for (i = 0; i < n; i++) {
-        f = store_snap_family(snap, i);
-        buf_printf(b, "gwlog_series_overflow_total{metric=\"%s\"} %" PRIu64
-                   "\n", f->name, f->overflowed);
-    }
-    expo_write_header(b, "gwlog_series_expired_total",
-                      "Idle series removed because of the family's "
-                      "series_ttl.", "counter");
-    for (i = 0; i < n; i++) {
-        f = store_snap_family(snap, i);
-        buf_printf(b, "gwlog_series_expired_total{metric=\"%s\"} %" PRIu64
-                   "\n", f->name, f->expired);
-    }
+    write_per_family(b, snap, "gwlog_series",
+                     "Series held per metric family.", "gauge",
+                     offsetof(store_snap_family_t, nseries));
+    write_per_family(b, snap, "gwlog_series_overflow_total",
+                     "Increments folded into the __overflow__ series because "
+                     "the family reached max_series.", "counter",
+                     offsetof(store_snap_family_t, overflowed));
+    write_per_family(b, snap, "gwlog_series_expired_total",
+                     "Idle series removed because of the family's "
+                     "series_ttl.", "counter",
+                     offsetof(store_snap_family_t, expired));
     expo_write_header(b, "gwlog_build_info",
                       "A metric with a constant 1 value labelled by the "
                       "exporter's version and revision.", "gauge");
     buf_printf(b, "gwlog_build_info{version=\"%s\",revision=\"%s\"} 1\n",
                GWLOG_VERSION, GWLOG_REVISION);
     write_process(b);
+}
+
+
+/* One sample per family, labelled metric="NAME", with the value of the
+ * snapshot field at offset (a size_t or a uint64_t, both 8 bytes here). */
+static void
+write_per_family(buf_t *b, const store_snap_t *snap, const char *name,
+    const char *help, const char *type, size_t offset)
+{
+    const store_snap_family_t  *f;
+    uint64_t                    v;
+    size_t                      i;
+
+    expo_write_header(b, name, help, type);
+    for (i = 0; i < store_snap_nfamilies(snap); i++) {
+        f = store_snap_family(snap, i);
+        memcpy(&v, (const char *) f + offset, sizeof(v));
+        buf_printf(b, "%s{metric=\"%s\"} %" PRIu64 "\n", name, f->name, v);
+    }
 }
 
 

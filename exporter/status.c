@@ -5,6 +5,7 @@
  * and the metrics agree; tests/status_page.py checks that in Chromium.
  */
 
+#include "revision.h"
 #include "exporter/status.h"
 
 #include <inttypes.h>

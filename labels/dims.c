@@ -18,6 +18,7 @@
 #include "exporter/log.h"
 #include "labels/dims_redis.h"
 #include "labels/hash.h"
+#include "parsers/csv.h"
 #include "parsers/utf8.h"
 
 
@@ -59,8 +60,6 @@ static void table_load(table_t *t);
 static int rows_parse(table_t *t, char *data, size_t len, rows_t *out);
 static void rows_free(rows_t *r);
 static uint64_t key_hash(const strv_t *keys, size_t n);
-static int csv_record(char **pp, char *end, strv_t *cells, size_t max,
-    size_t *ncells, size_t *lineno);
 
 
 dims_t *
@@ -575,75 +574,4 @@ key_hash(const strv_t *keys, size_t n)
         h = hash_bytes(keys[i].p, keys[i].len, h + i);
     }
     return h;
-}
-
-
-/* Reads one CSV record at *pp, unquoting fields in place.  Sets *ncells
- * (more than max means the record was too wide) and advances *lineno past
- * the newlines consumed.  Returns -1 on an unterminated quote. */
-static int
-csv_record(char **pp, char *end, strv_t *cells, size_t max, size_t *ncells,
-    size_t *lineno)
-{
-    char    *p = *pp, *w;
-    size_t   n = 0;
-
-    for (;;) {
-        char  *start = p;
-
-        if (p < end && *p == '"') {
-            w = start;
-            p++;
-            for (;;) {
-                if (p >= end) {
-                    return -1;
-                }
-                if (*p == '"') {
-                    if (p + 1 < end && p[1] == '"') {
-                        *w++ = '"';
-                        p += 2;
-                        continue;
-                    }
-                    p++;
-                    break;
-                }
-                if (*p == '\n') {
-                    (*lineno)++;
-                }
-                *w++ = *p++;
-            }
-            /* Anything between the closing quote and the separator is
-             * kept, as most readers do. */
-            while (p < end && *p != ',' && *p != '\n') {
-                if (*p != '\r' || (p + 1 < end && p[1] != '\n')) {
-                    *w++ = *p;
-                }
-                p++;
-            }
-        } else {
-            while (p < end && *p != ',' && *p != '\n') {
-                p++;
-            }
-            w = p;
-            if (w > start && w[-1] == '\r' && (p >= end || *p == '\n')) {
-                w--;
-            }
-        }
-        if (n < max) {
-            cells[n].p = start;
-            cells[n].len = (size_t) (w - start);
-        }
-        n++;
-        if (p >= end || *p == '\n') {
-            if (p < end) {
-                p++;
-                (*lineno)++;
-            }
-            break;
-        }
-        p++;                                    /* the comma */
-    }
-    *pp = p;
-    *ncells = n;
-    return 0;
 }

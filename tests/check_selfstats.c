@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <check.h>
 
+#include "revision.h"
 #include "exporter/buf.h"
 #include "exporter/selfstats.h"
 #include "labels/store.h"

@@ -22,20 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tailing as T   # noqa: E402
 
 OUT = os.path.join(T.HERE, "out", "web")
-passed = 0
-failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-    print("%s  %s%s" % ("ok  " if ok else "FAIL", name,
-                        (": " + detail) if detail else ""))
-    sys.stdout.flush()
-    return ok
+check = T.check                 # one tally for every scenario here
 
 
 def sh(*args):
@@ -285,9 +272,7 @@ def main():
             test()
         except Exception as e:  # noqa: BLE001
             check("web test", False, "%s: %s" % (type(e).__name__, e))
-    global passed, failed
-    passed += T.passed
-    failed += T.failed
+    passed, failed = T.passed, T.failed
     print("web: %d passed, %d failed (%.0f s)"
           % (passed, failed, time.time() - t0))
     return 0 if failed == 0 else 1

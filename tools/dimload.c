@@ -35,6 +35,7 @@
 
 #include "config/config.h"
 #include "config/default.h"
+#include "parsers/csv.h"
 #include "parsers/utf8.h"
 
 
@@ -43,10 +44,7 @@
 #define IN_FLIGHT       64          /* HSET commands before reading replies */
 #define SEP             '\x1f'
 
-typedef struct {
-    char       *p;
-    size_t      len;
-} cell_t;
+typedef strv_t cell_t;      /* a CSV field, in the file's buffer */
 
 typedef struct {
     const char *file;
@@ -86,8 +84,6 @@ static const char  usage[] =
 
 
 static int parse_csv(csv_t *c, char **keycols, size_t nkeys);
-static int record(csv_t *c, char **pp, cell_t *cells, size_t *n,
-    size_t *lineno);
 static int load(redisContext *rc, const csv_t *c, const char *prefix,
     const char *table, char **keycols, size_t nkeys);
 static int check_reply(redisContext *rc, redisReply *r, const char *what);
@@ -314,7 +310,8 @@ parse_csv(csv_t *c, char **keycols, size_t nkeys)
                 ln);
         return -1;
     }
-    if (record(c, &p, cells, &n, &lineno) != 0 || n > MAX_COLUMNS
+    if (csv_record(&p, c->data + c->len, cells, MAX_COLUMNS + 1, &n, &lineno)
+        != 0 || n > MAX_COLUMNS
         || (n == 1 && cells[0].len == 0))
     {
         fprintf(stderr, "%s:1: bad or missing header row; nothing loaded\n",
@@ -342,7 +339,9 @@ parse_csv(csv_t *c, char **keycols, size_t nkeys)
 
     while (p < end) {
         rowline = lineno;
-        if (record(c, &p, cells, &n, &lineno) != 0) {
+        if (csv_record(&p, c->data + c->len, cells, MAX_COLUMNS + 1, &n,
+                       &lineno) != 0)
+        {
             fprintf(stderr, "%s:%zu: unterminated quoted value; nothing "
                     "loaded\n", c->file, rowline);
             return -1;
@@ -413,71 +412,6 @@ parse_csv(csv_t *c, char **keycols, size_t nkeys)
         c->vlen[c->nrows] = (size_t) (w - c->vals[c->nrows]);
         c->nrows++;
     }
-    return 0;
-}
-
-
-/* One CSV record, unquoted in place (as labels/dims.c reads them). */
-static int
-record(csv_t *c, char **pp, cell_t *cells, size_t *ncells, size_t *lineno)
-{
-    char    *p = *pp, *end = c->data + c->len, *w, *start;
-    size_t   n = 0;
-
-    for (;;) {
-        start = p;
-        if (p < end && *p == '"') {
-            w = start;
-            p++;
-            for (;;) {
-                if (p >= end) {
-                    return -1;
-                }
-                if (*p == '"') {
-                    if (p + 1 < end && p[1] == '"') {
-                        *w++ = '"';
-                        p += 2;
-                        continue;
-                    }
-                    p++;
-                    break;
-                }
-                if (*p == '\n') {
-                    (*lineno)++;
-                }
-                *w++ = *p++;
-            }
-            while (p < end && *p != ',' && *p != '\n') {
-                if (*p != '\r' || (p + 1 < end && p[1] != '\n')) {
-                    *w++ = *p;
-                }
-                p++;
-            }
-        } else {
-            while (p < end && *p != ',' && *p != '\n') {
-                p++;
-            }
-            w = p;
-            if (w > start && w[-1] == '\r' && (p >= end || *p == '\n')) {
-                w--;
-            }
-        }
-        if (n <= MAX_COLUMNS) {
-            cells[n].p = start;
-            cells[n].len = (size_t) (w - start);
-        }
-        n++;
-        if (p >= end || *p == '\n') {
-            if (p < end) {
-                p++;
-                (*lineno)++;
-            }
-            break;
-        }
-        p++;
-    }
-    *pp = p;
-    *ncells = n;
     return 0;
 }
 
