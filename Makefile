@@ -51,7 +51,7 @@ QUIET_CC = @printf '    %-6s %s\n' CC $@ 1>&2;
 QUIET_LD = @printf '    %-6s %s\n' LINK $@ 1>&2;
 endif
 
-.PHONY: all run test unit integration tailing operability web rules e2e bench deps clean install dist redis \
+.PHONY: all run test unit integration tailing operability web hostile rules e2e bench deps clean install dist redis \
         asan valgrind privilege fuzz fuzz-build
 
 all: $(BUILD)/gwlog_exporter $(BUILD)/loggen $(BUILD)/gwlog_dimload
@@ -119,7 +119,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/check_gwlog
-	@$(MAKE) --no-print-directory unit integration tailing operability web rules e2e redis \
+	@$(MAKE) --no-print-directory unit integration tailing operability web hostile rules e2e redis \
 	    asan privilege
 
 unit: $(BUILD)/check_gwlog
@@ -265,6 +265,9 @@ operability: all
 
 web: all
 	@python3 tests/web.py
+
+hostile: all
+	@python3 tests/hostile.py
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ)
