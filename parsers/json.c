@@ -23,8 +23,11 @@
  * Strings are not checked for UTF-8 (bytes >= 0x80 are taken as they are;
  * the caller repairs them with utf8_repair()).  The string-skipping loop is
  * the hot path: log lines spend most of their bytes in a few long string
- * values, so it looks at 16 bytes at a time with SSE2 when available, and
- * handles every special byte of a block before loading the next one.
+ * values, so it looks at 32 bytes at a time with AVX2 when the CPU has it
+ * (16 with SSE2, the x86-64 baseline, otherwise), and handles every
+ * special byte of a block (the one-byte escapes inline) before loading
+ * the next one.  The scalar loop is the reference: tests/check_json.c
+ * runs every case through the three and compares the results.
  */
 
 #include "parsers/json.h"
@@ -33,12 +36,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
+#if defined(__SSE2__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
 #define JSON_HAVE_SSE2 1
 #else
 #define JSON_HAVE_SSE2 0
 #endif
+
+/* String loops, for scan()'s simd argument (json__scan_mode()). */
+#define JSON_SIMD_NONE  0               /* scalar, the reference */
+#define JSON_SIMD_SSE2  1
+#define JSON_SIMD_AVX2  2               /* only if the CPU has it */
 
 
 /* Macros */
@@ -95,11 +103,15 @@ static size_t unescape_core(const char *src, size_t len, size_t *pos,
     char *dst, size_t cap);
 static int hexval(unsigned char c);
 static size_t utf8_put(char *dst, uint32_t cp);
+static int simd_best(void);
 
-/* Test hook, not in json.h: json_scan() with the SSE2 string loop turned
- * on (simd != 0) or off, so that tests can compare the two paths. */
+/* Test hook, not in json.h: json_scan() with the scalar string loop
+ * (simd 0), the SSE2 one (1) or the AVX2 one (2, falling back to SSE2 on
+ * a CPU without AVX2), so that tests can compare the paths;
+ * json__simd_best() says which one json_scan() uses. */
 int json__scan_mode(const json_keys_t *k, const char *buf, size_t len,
     json_val_t *out, int simd);
+int json__simd_best(void);
 
 
 /* Bytes that end a run of plain string bytes: '"', '\\' and controls. */
@@ -110,6 +122,12 @@ static const unsigned char json_str_special[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,     /* '\\' */
+};
+
+/* Escapes of one byte after the backslash. */
+static const unsigned char json_esc_simple[256] = {
+    ['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1,
+    ['f'] = 1, ['n'] = 1, ['r'] = 1, ['t'] = 1,
 };
 
 
@@ -200,7 +218,8 @@ json_keys_destroy(json_keys_t *k)
 int
 json_scan(const json_keys_t *k, const char *buf, size_t len, json_val_t *out)
 {
-    return scan(k, buf, len, out, JSON_HAVE_SSE2);
+    /* __builtin_cpu_supports() reads a variable set at start-up. */
+    return scan(k, buf, len, out, simd_best());
 }
 
 
@@ -208,7 +227,29 @@ int
 json__scan_mode(const json_keys_t *k, const char *buf, size_t len,
     json_val_t *out, int simd)
 {
-    return scan(k, buf, len, out, simd && JSON_HAVE_SSE2);
+    if (simd > simd_best()) {
+        simd = simd_best();
+    }
+    return scan(k, buf, len, out, simd);
+}
+
+
+int
+json__simd_best(void)
+{
+    return simd_best();
+}
+
+
+/* The best string loop this build and this CPU have. */
+static int
+simd_best(void)
+{
+#if JSON_HAVE_SSE2
+    return __builtin_cpu_supports("avx2") ? JSON_SIMD_AVX2 : JSON_SIMD_SSE2;
+#else
+    return JSON_SIMD_NONE;
+#endif
 }
 
 
@@ -494,85 +535,170 @@ skip_escape(const unsigned char *q, const unsigned char *end, int *err)
 }
 
 
+/* Handles the special bytes of one block of width bytes at p (bit i of
+ * bits: p[i] is '"', '\\' or a control byte), in order.  Returns the
+ * closing quote with *found set; NULL with *err set; or where to go on:
+ * the end of the block, or past an escape that ran beyond it.  The escapes
+ * of one byte (\" \n ...) are checked here, \u by skip_escape(). */
+static inline const unsigned char *
+block_specials(const unsigned char *p, uint64_t bits, unsigned width,
+    const unsigned char *end, int *escaped, int *err, int *found)
+{
+    const unsigned char  *q;
+    unsigned              i;
+
+    while (bits != 0) {
+        i = (unsigned) __builtin_ctzll(bits);
+        q = p + i;
+        if (*q == '"') {
+            *found = 1;
+            return q;
+        }
+        if (*q != '\\') {
+            *err = JSON_ERR_SYNTAX;
+            return NULL;
+        }
+        if (end - q >= 2 && json_esc_simple[q[1]]) {
+            q += 2;
+        } else {
+            q = skip_escape(q, end, err);
+            if (q == NULL) {
+                return NULL;
+            }
+        }
+        *escaped = 1;
+        i = (unsigned) (q - p);
+        if (i >= width) {
+            return q;
+        }
+        bits &= ~(uint64_t) 0 << i;
+    }
+    return p + width;
+}
+
+
+#if JSON_HAVE_SSE2
+/* The SSE2 loop: 16-byte blocks, 32 bytes per test over clean stretches
+ * (long values) without paying for that on short runs between escapes.
+ * Stops with fewer than 16 bytes left (*p_ for the scalar loop). */
+static const unsigned char *
+string_end_sse2(const unsigned char **p_, const unsigned char *end,
+    int *escaped, int *err, int *found)
+{
+    const __m128i         quote = _mm_set1_epi8('"');
+    const __m128i         bslash = _mm_set1_epi8('\\');
+    const __m128i         ctl = _mm_set1_epi8(0x1f);
+    const unsigned char  *p = *p_, *r;
+    __m128i               x, y, m;
+    unsigned              bits;
+
+#define SSE2_SPECIAL(v) _mm_or_si128(                                       \
+            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),\
+            _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v))
+
+    while (end - p >= 16) {
+        x = _mm_loadu_si128((const __m128i *) p);
+        bits = (unsigned) _mm_movemask_epi8(SSE2_SPECIAL(x));
+        if (bits == 0) {
+            p += 16;
+            while (end - p >= 32) {
+                x = _mm_loadu_si128((const __m128i *) p);
+                y = _mm_loadu_si128((const __m128i *) (p + 16));
+                m = _mm_or_si128(SSE2_SPECIAL(x), SSE2_SPECIAL(y));
+                if (_mm_movemask_epi8(m) != 0) {
+                    break;
+                }
+                p += 32;
+            }
+            continue;
+        }
+        r = block_specials(p, bits, 16, end, escaped, err, found);
+        if (r == NULL || *found) {
+            return r;
+        }
+        p = r;
+    }
+#undef SSE2_SPECIAL
+    *p_ = p;
+    return NULL;
+}
+
+
+/* The same with AVX2 (32-byte blocks, 64 bytes per test when clean),
+ * compiled for AVX2 whatever the build flags and used only when the CPU
+ * has it (json_scan() asks once). */
+__attribute__((target("avx2")))
+static const unsigned char *
+string_end_avx2(const unsigned char **p_, const unsigned char *end,
+    int *escaped, int *err, int *found)
+{
+    const __m256i         quote = _mm256_set1_epi8('"');
+    const __m256i         bslash = _mm256_set1_epi8('\\');
+    const __m256i         ctl = _mm256_set1_epi8(0x1f);
+    const unsigned char  *p = *p_, *r;
+    __m256i               x, y, m;
+    uint64_t              bits;
+
+#define AVX2_SPECIAL(v) _mm256_or_si256(                                    \
+            _mm256_or_si256(_mm256_cmpeq_epi8(v, quote),                    \
+                            _mm256_cmpeq_epi8(v, bslash)),                  \
+            _mm256_cmpeq_epi8(_mm256_min_epu8(v, ctl), v))
+
+    while (end - p >= 32) {
+        x = _mm256_loadu_si256((const __m256i *) p);
+        bits = (uint32_t) _mm256_movemask_epi8(AVX2_SPECIAL(x));
+        if (bits == 0) {
+            p += 32;
+            while (end - p >= 64) {
+                x = _mm256_loadu_si256((const __m256i *) p);
+                y = _mm256_loadu_si256((const __m256i *) (p + 32));
+                m = _mm256_or_si256(AVX2_SPECIAL(x), AVX2_SPECIAL(y));
+                if (!_mm256_testz_si256(m, m)) {
+                    break;
+                }
+                p += 64;
+            }
+            continue;
+        }
+        r = block_specials(p, bits, 32, end, escaped, err, found);
+        if (r == NULL || *found) {
+            return r;
+        }
+        p = r;
+    }
+#undef AVX2_SPECIAL
+    *p_ = p;
+    return NULL;
+}
+#endif
+
+
 /* p is the first byte after an opening quote.  Returns the closing quote,
  * or NULL with *err set (JSON_ERR_SYNTAX for a control byte or a bad
  * escape, SCAN_EOF when the input ends first).  Sets *escaped when the
- * string holds a backslash.  simd selects the SSE2 loop; the scalar loop
- * always handles the last bytes (fewer than 16). */
+ * string holds a backslash.  simd selects the loop (JSON_SIMD_*); the
+ * scalar loop, the reference the others are tested against, always
+ * handles the last bytes (fewer than one block). */
 static const unsigned char *
 string_end(const unsigned char *p, const unsigned char *end, int *escaped,
     int *err, int simd)
 {
 #if JSON_HAVE_SSE2
-    if (simd) {
-        const __m128i  quote = _mm_set1_epi8('"');
-        const __m128i  bslash = _mm_set1_epi8('\\');
-        const __m128i  ctl = _mm_set1_epi8(0x1f);
-        __m128i        x, y, m;
-        unsigned       bits, i;
-        const unsigned char  *q;
+    const unsigned char  *r;
+    int                   found = 0;
 
-        while (end - p >= 16) {
-            x = _mm_loadu_si128((const __m128i *) p);
-            m = _mm_or_si128(
-                    _mm_or_si128(_mm_cmpeq_epi8(x, quote),
-                                 _mm_cmpeq_epi8(x, bslash)),
-                    _mm_cmpeq_epi8(_mm_min_epu8(x, ctl), x));
-            bits = (unsigned) _mm_movemask_epi8(m);
-
-            if (bits == 0) {
-                /* A clean block: try 32 bytes per test while it lasts
-                 * (long values), without paying for that on short runs
-                 * between escapes. */
-                p += 16;
-                while (end - p >= 32) {
-                    x = _mm_loadu_si128((const __m128i *) p);
-                    y = _mm_loadu_si128((const __m128i *) (p + 16));
-                    m = _mm_or_si128(
-                            _mm_or_si128(_mm_cmpeq_epi8(x, quote),
-                                         _mm_cmpeq_epi8(x, bslash)),
-                            _mm_cmpeq_epi8(_mm_min_epu8(x, ctl), x));
-                    m = _mm_or_si128(m,
-                            _mm_or_si128(
-                                _mm_or_si128(_mm_cmpeq_epi8(y, quote),
-                                             _mm_cmpeq_epi8(y, bslash)),
-                                _mm_cmpeq_epi8(_mm_min_epu8(y, ctl), y)));
-                    if (_mm_movemask_epi8(m) != 0) {
-                        break;
-                    }
-                    p += 32;
-                }
-                continue;
-            }
-
-            /* Handle every special byte of this block. */
-            while (bits != 0) {
-                i = (unsigned) __builtin_ctz(bits);
-                q = p + i;
-                if (*q == '"') {
-                    return q;
-                }
-                if (*q != '\\') {
-                    *err = JSON_ERR_SYNTAX;
-                    return NULL;
-                }
-                q = skip_escape(q, end, err);
-                if (q == NULL) {
-                    return NULL;
-                }
-                *escaped = 1;
-                i = (unsigned) (q - p);
-                if (i >= 16) {
-                    break;
-                }
-                bits &= ~0u << i;
-            }
-
-            if (bits != 0) {
-                /* An escape ran past this block: resume after it. */
-                p = q;
-            } else {
-                p += 16;
+    if (simd != JSON_SIMD_NONE) {
+        r = simd == JSON_SIMD_AVX2
+            ? string_end_avx2(&p, end, escaped, err, &found)
+            : string_end_sse2(&p, end, escaped, err, &found);
+        if (r != NULL || *err != 0) {
+            return r;
+        }
+        if (simd == JSON_SIMD_AVX2) {
+            /* 16 to 31 bytes left: the SSE2 loop takes 16 of them. */
+            r = string_end_sse2(&p, end, escaped, err, &found);
+            if (r != NULL || *err != 0) {
+                return r;
             }
         }
     }

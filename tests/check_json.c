@@ -9,10 +9,12 @@
 #include "parsers/json.h"
 
 
-/* Test hook defined in json.c (not in json.h): json_scan() with the SSE2
- * string loop on (simd != 0) or off. */
+/* Test hooks defined in json.c (not in json.h): json_scan() with the
+ * scalar (simd 0), SSE2 (1) or AVX2 (2) string loop, and the loop
+ * json_scan() picks on this CPU. */
 int json__scan_mode(const json_keys_t *k, const char *buf, size_t len,
     json_val_t *out, int simd);
+int json__simd_best(void);
 
 
 /* Macros */
@@ -93,33 +95,37 @@ scan(const char *s)
 }
 
 
-/* Scans buf with the scalar and the SSE2 string loops; fails the test when
- * they disagree (result or slices).  Also scans an exact-size heap copy,
- * so that AddressSanitizer sees any read past the end.  Returns the
- * result.  out[] holds the SSE2 run's values (slices of buf). */
+/* Scans buf with the scalar, SSE2 and AVX2 string loops; fails the test
+ * when they disagree (result or slices).  Also scans an exact-size heap
+ * copy, so that AddressSanitizer sees any read past the end.  Returns the
+ * result.  out[] holds the values of the loop json_scan() uses (slices of
+ * buf). */
 static int
 scan_both(const char *buf, size_t len)
 {
     json_val_t   o2[NKEYS], o3[NKEYS];
     char        *copy;
-    int          r1, r2, r3, i;
+    int          r1, r2, r3, i, simd;
 
     r1 = json__scan_mode(keys, buf, len, o2, 0);
-    r2 = json__scan_mode(keys, buf, len, out, 1);
-    ck_fast(r1 == r2);
-    if (r1 == JSON_OK) {
-        for (i = 0; i < NKEYS; i++) {
-            ck_fast(o2[i].type == out[i].type);
-            ck_fast(o2[i].p == out[i].p);
-            ck_fast(o2[i].len == out[i].len);
-            ck_fast(o2[i].escaped == out[i].escaped);
+    for (simd = 2; simd >= 1; simd--) {
+        r2 = json__scan_mode(keys, buf, len, out, simd);
+        ck_fast(r1 == r2);
+        if (r1 == JSON_OK) {
+            for (i = 0; i < NKEYS; i++) {
+                ck_fast(o2[i].type == out[i].type);
+                ck_fast(o2[i].p == out[i].p);
+                ck_fast(o2[i].len == out[i].len);
+                ck_fast(o2[i].escaped == out[i].escaped);
+            }
         }
     }
+    r2 = json__scan_mode(keys, buf, len, out, json__simd_best());
 
     copy = malloc(len ? len : 1);
     ck_fast(copy != NULL);
     memcpy(copy, buf, len);
-    r3 = json__scan_mode(keys, copy, len, o3, 1);
+    r3 = json__scan_mode(keys, copy, len, o3, json__simd_best());
     ck_fast(r3 == r2);
     if (r3 == JSON_OK) {
         for (i = 0; i < NKEYS; i++) {
@@ -834,7 +840,7 @@ START_TEST(test_huge_string)
     }
     memcpy(buf + 9 + n, "\",\"Api\":1}", 10);
 
-    for (simd = 0; simd < 2; simd++) {
+    for (simd = 0; simd < 3; simd++) {
         ck_assert_int_eq(json__scan_mode(keys, buf, n + 19, out, simd),
                          JSON_OK);
         ck_assert_int_eq(out[K_EXT5].type, JSON_STRING);
@@ -861,7 +867,7 @@ END_TEST
 
 
 /* Random strings made mostly of the bytes the string loop cares about, in
- * both loops: same result and same slices. */
+ * the three loops: same result and same slices. */
 START_TEST(test_simd_equivalence)
 {
     static const char  pool[] = "\"\\\\\\\\unrtbf/0aAfF\x01\x1f\x20\x7f"
