@@ -24,6 +24,7 @@
 #include "exporter/log.h"
 #include "exporter/expo.h"
 #include "labels/filter.h"
+#include "labels/hash.h"
 #include "parsers/json.h"
 #include "parsers/kv.h"
 #include "parsers/regex.h"
@@ -32,6 +33,8 @@
 
 #define MAX_LABELS      32
 #define SCRATCH_BLOCK   (256 * 1024)
+#define SC_SLOTS        512             /* series cache, per family */
+#define SC_KEY          112             /* packed label bytes it keeps */
 
 typedef struct {
     cfg_format_t         format;
@@ -51,8 +54,19 @@ typedef struct {
     pcre2_match_data    *md;
 } field_t;
 
+/* One slot of a family's series cache (see series_id()): the label
+ * values packed as (u8 length, bytes)*, and the store's id for them. */
+typedef struct {
+    uint64_t             hash;
+    uint32_t             id;
+    uint16_t             klen;          /* 0: empty slot */
+    char                 key[SC_KEY];
+} sc_slot_t;
+
 typedef struct {
     store_family_t      *fam;
+    sc_slot_t           *cache;         /* SC_SLOTS, or NULL: no labels */
+    uint64_t             max_series;
     int                  labels[MAX_LABELS];
     size_t               nlabels;
     cond_t              *when;
@@ -189,6 +203,7 @@ static char *scratch_alloc(pipeline_t *p, size_t n);
 static void scratch_reset(pipeline_t *p);
 static void count_invalid(pipeline_t *p, const char *reason);
 static uint32_t self_series(store_family_t *f, const char *value);
+static uint32_t series_id(family_t *f, const strv_t *labels);
 static void *zalloc(size_t n, size_t size);
 
 
@@ -341,6 +356,9 @@ pipeline_destroy(pipeline_t *p)
         p->phead = next;
     }
     free(p->fl);
+    for (i = 0; p->fams && i < p->nfams; i++) {
+        free(p->fams[i].cache);
+    }
     for (i = 0; p->fields && i < p->nfields; i++) {
         for (j = 0; j < p->fields[i].npath; j++) {
             json_keys_destroy(p->fields[i].path[j]);
@@ -809,7 +827,7 @@ process(pipeline_t *p, size_t input, const char *line, size_t len, FILE *ex)
         if (fl->cut > 0) {
             store_add(p->f_cut, f->cut_id, fl->cut);
         }
-        id = store_series(f->fam, fl->labels);
+        id = series_id(f, fl->labels);
         if (f->value >= 0) {
             store_observe(f->fam, id, fl->x);
         } else {
@@ -1149,6 +1167,15 @@ compile_metrics(pipeline_t *p, char *err, size_t errlen)
         f->fam = store_family_add(p->store, &def);
         if (f->fam == NULL) {
             return -1;
+        }
+        f->max_series = m->max_series;
+        /* A family whose idle series expire reuses ids, and every use
+         * must reach the store to keep its series alive: no cache. */
+        if (m->nlabels > 0 && m->series_ttl == 0) {
+            f->cache = zalloc(SC_SLOTS, sizeof(sc_slot_t));
+            if (f->cache == NULL) {
+                return -1;
+            }
         }
         p->nfams++;
     }
@@ -1549,6 +1576,58 @@ self_series(store_family_t *f, const char *value)
     strv_t  v = { value, strlen(value) };
 
     return store_series(f, &v);
+}
+
+
+/* store_series() with a direct-mapped cache in front of it.  The store
+ * hashes every label value with hash_bytes() and compares it with the
+ * packed copy of the series it finds, three dependent memory reads per
+ * family and line; most lines repeat a recent label set, which this cache
+ * answers with one cheaper hash and one memcmp() of a slot that holds the
+ * packed values itself.  A miss asks the store and fills the slot.
+ *
+ * Exactness: a slot only answers for the exact bytes it holds; ids never
+ * change while the store lives, except in families with series_ttl, which
+ * have no cache (their expired ids are reused).  A
+ * label set the store folded into __overflow__ must still count there as
+ * an overflow on every line, so once the family is full nothing new is
+ * cached (slots filled before hold real series, which stay valid).  Label
+ * sets longer than SC_KEY bytes (or a value over 255 bytes) bypass it. */
+static uint32_t
+series_id(family_t *f, const strv_t *labels)
+{
+    sc_slot_t  *slot;
+    uint64_t    h = 0;
+    uint32_t    id;
+    size_t      k, klen = 0;
+    char        key[SC_KEY];
+
+    if (f->cache == NULL) {
+        return store_series(f->fam, labels);
+    }
+    for (k = 0; k < f->nlabels; k++) {
+        if (labels[k].len > 255 || klen + 1 + labels[k].len > SC_KEY) {
+            return store_series(f->fam, labels);
+        }
+        key[klen++] = (char) labels[k].len;
+        memcpy(key + klen, labels[k].p, labels[k].len);
+        klen += labels[k].len;
+    }
+    h = hash_fast(key, klen, 0);
+    slot = &f->cache[h & (SC_SLOTS - 1)];
+    if (slot->hash == h && slot->klen == klen
+        && memcmp(slot->key, key, klen) == 0)
+    {
+        return slot->id;
+    }
+    id = store_series(f->fam, labels);
+    if (f->max_series == 0 || store_family_size(f->fam) < f->max_series) {
+        slot->hash = h;
+        slot->id = id;
+        slot->klen = (uint16_t) klen;
+        memcpy(slot->key, key, klen);
+    }
+    return id;
 }
 
 
