@@ -142,6 +142,7 @@ struct tail {
 
     pthread_t        thread;
     int              running;
+    int              one_shot;      /* in tail_one_shot(): reads may map */
     atomic_int       stop;
 };
 
@@ -314,6 +315,7 @@ tail_one_shot(tail_t *t)
     size_t              i, j, k, n;
     int                 rc = 0, seen;
 
+    t->one_shot = 1;                        /* see file_drain_mapped() */
     for (i = 0; i < t->cfg->ninputs; i++) {
         in = &t->cfg->inputs[i];
         for (j = 0; j < in->npaths; j++) {
@@ -355,6 +357,7 @@ tail_one_shot(tail_t *t)
             globfree(&g);
         }
     }
+    t->one_shot = 0;
     return rc;
 }
 
@@ -1038,7 +1041,7 @@ file_drain(tail_t *t, tfile_t *f)
             publish(f);
             return 0;
         }
-        if (!t->running) {
+        if (t->one_shot) {
             file_drain_mapped(t, f, st.st_size);
         }
     }
