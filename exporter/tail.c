@@ -72,6 +72,21 @@
 #define DIR_EVENTS      (IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM \
                          | IN_DELETE | IN_CLOSE_WRITE | IN_ATTRIB)
 #define SCAN_EVENTS     (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)
+#define GENS_INTERVAL   10.0            /* seconds between generation scans
+                                         * when nothing asked for one */
+#define HORIZON_SLACK   2.0             /* seconds: coarse file clocks */
+
+/* What a record is (tfile_t.rotated; checkpoints store the number). */
+enum {
+    K_LIVE = 0,                         /* under an input glob */
+    K_ROTATED = 1,                      /* renamed away, still read */
+    K_DONE = 2                          /* a generation read to its end (or
+                                         * older than our horizon), kept
+                                         * to know it and its copies */
+};
+
+/* What verify_copy() finds. */
+enum { V_NONE, V_PREFIX, V_AT, V_LONGER, V_UNSURE };
 
 typedef struct {
     char            *path;          /* glob path it was last seen at */
@@ -90,9 +105,14 @@ typedef struct {
     size_t           carry_len;
     size_t           carry_cap;
     int              skipping;      /* inside a too long line */
-    atomic_int       rotated;       /* no longer under any glob path; read
+    atomic_int       rotated;       /* K_LIVE, K_ROTATED or K_DONE; read
                                      * by the metrics thread */
     int              restored;      /* from a checkpoint, not yet seen */
+    int              gz;            /* K_DONE: a gzip file */
+    off_t            disk_size;     /* K_DONE: st_size and mtime when */
+    int64_t          mtime_ns;      /*   last checked */
+    unsigned         born;          /* scan that created it */
+    struct match    *match;         /* during a scan: its candidate */
     double           last_growth;   /* monotonic seconds */
     double           last_active;
     _Atomic int64_t  pub_offset;    /* for the metrics thread */
@@ -100,12 +120,22 @@ typedef struct {
     atomic_int       pub_open;
 } tfile_t;
 
-typedef struct {
+/* A file found by a scan: under an input glob (live) or a generation
+ * under a "rotated" pattern of a live path. */
+typedef struct match {
     char            *path;
     size_t           input;
     struct stat      st;
-    int              used;
+    int              used;          /* paired with a record */
+    int              live;
 } match_t;
+
+/* The first bytes of a candidate, decompressed if it is gzip. */
+typedef struct {
+    char             head[FP_MAX];
+    uint32_t         head_len;
+    int              gz;
+} probe_t;
 
 struct tail {
     const cfg_t     *cfg;           /* not owned */
@@ -125,6 +155,11 @@ struct tail {
     int              inotify;
     int              have_state;    /* a checkpoint was restored */
     int              first_scan;
+    int              gens_due;      /* a generation scan is needed */
+    unsigned         scan_seq;
+    double           horizon;       /* unix time: unknown generations
+                                     * last written before are not read */
+    double           last_gens;
     int              ckpt_failing;
     double           last_scan, last_ckpt, last_dims;
     _Atomic double   ckpt_time;     /* unix time of the last checkpoint */
@@ -161,7 +196,27 @@ struct swap {
 static void *tail_main(void *arg);
 static int add_families(tail_t *t, store_t *store);
 static int do_swap(tail_t *t, struct swap *sw);
-static void scan(tail_t *t);
+static void scan(tail_t *t, int gens);
+static void match_identities(tail_t *t, match_t *m, size_t nm);
+static int scan_found(tail_t *t, tfile_t *f, match_t *c, double now);
+static int scan_relocate(tail_t *t, tfile_t *f, match_t *m, size_t nm);
+static void scan_gone(tail_t *t, tfile_t *f);
+static void scan_new_live(tail_t *t, match_t *c);
+static void scan_new_generation(tail_t *t, match_t *c);
+static void register_copy(tail_t *t, match_t *c, const probe_t *p,
+    const tfile_t *like);
+static void file_done(tail_t *t, tfile_t *f, const struct stat *st);
+static size_t glob_generations(tail_t *t, match_t **mp, size_t nm);
+static int probe_head(const char *path, probe_t *p);
+static int verify_copy(const tfile_t *f, const char *path,
+    const probe_t *p);
+static int head_matches(tfile_t *f, const char *path);
+static int head_prefix_of(const tfile_t *f, const probe_t *p);
+static int gz_complete(const char *path);
+static int64_t read_copy(tail_t *t, tfile_t *f, const char *path,
+    off_t from, int *complete);
+static int64_t st_mtime_ns(const struct stat *st);
+static double wall(void);
 static size_t glob_inputs(tail_t *t, match_t **out);
 static tfile_t *file_new(tail_t *t, const char *path, size_t input);
 static void file_remove(tail_t *t, size_t i);
@@ -172,8 +227,7 @@ static void file_drain_mapped(tail_t *t, tfile_t *f, off_t end);
 static void on_sigbus(int sig);
 static void file_truncated(tail_t *t, tfile_t *f, off_t size,
     int keep_carry);
-static int recover_copy(tail_t *t, tfile_t *f, int same_inode_ok);
-static int locate_rotated(tail_t *t, tfile_t *f);
+static int recover_copy(tail_t *t, tfile_t *f);
 static int fp_compute(int fd, uint32_t len, uint64_t *fp);
 static void fp_update(tfile_t *f);
 static int fp_matches(tfile_t *f, int fd);
@@ -351,7 +405,9 @@ tail_one_shot(tail_t *t)
                 if (file_drain(t, f) != 0) {
                     rc = -1;
                 }
+                store_lock(t->store);
                 flush_last(t, f);
+                store_unlock(t->store);
                 file_close(f);
             }
             globfree(&g);
@@ -408,7 +464,7 @@ tail_restore(tail_t *t)
         f->tfp_len = sf[i].tfp_len;
         f->tfp_at = f->offset;
         f->skipping = sf[i].skipping;
-        f->rotated = sf[i].rotated;
+        f->rotated = sf[i].rotated <= K_DONE ? sf[i].rotated : K_DONE;
         f->restored = 1;
         if (sf[i].carry_len > 0) {
             carry_append(t, f, sf[i].carry, sf[i].carry_len);
@@ -416,6 +472,9 @@ tail_restore(tail_t *t)
     }
     state_files_free(sf, n);
     t->have_state = 1;
+    /* Every generation there was at the checkpoint's scan is a record:
+     * one unknown and written since was created after it. */
+    t->horizon = info.saved_at - HORIZON_SLACK;
     log_info("restored checkpoint %" PRIu64 " of %.0f: %zu series, %zu files"
              "%s", info.generation, info.saved_at, info.series, t->nfiles,
              info.skipped ? " (series of changed families dropped)" : "");
@@ -442,7 +501,7 @@ tail_start(tail_t *t)
             watch_dir(t, t->cfg->inputs[i].paths[j]);
         }
     }
-    scan(t);
+    scan(t, 1);
     if (pthread_create(&t->thread, NULL, tail_main, t) != 0) {
         log_error("pthread_create() failed");
         return -1;
@@ -559,14 +618,17 @@ tail_files(tail_t *t, tail_file_info_t **out)
     size_t             i, n;
 
     pthread_mutex_lock(&t->files_lock);
-    n = t->nfiles;
-    fi = calloc(n + 1, sizeof(*fi));
-    for (i = 0; fi != NULL && i < n; i++) {
-        fi[i].path = strdup(t->files[i]->path);
-        fi[i].offset = atomic_load(&t->files[i]->pub_offset);
-        fi[i].size = atomic_load(&t->files[i]->pub_size);
-        fi[i].open = atomic_load(&t->files[i]->pub_open);
-        fi[i].rotated = t->files[i]->rotated;
+    fi = calloc(t->nfiles + 1, sizeof(*fi));
+    for (i = 0, n = 0; fi != NULL && i < t->nfiles; i++) {
+        if (t->files[i]->rotated == K_DONE) {
+            continue;                       /* read, kept to know it */
+        }
+        fi[n].path = strdup(t->files[i]->path);
+        fi[n].offset = atomic_load(&t->files[i]->pub_offset);
+        fi[n].size = atomic_load(&t->files[i]->pub_size);
+        fi[n].open = atomic_load(&t->files[i]->pub_open);
+        fi[n].rotated = t->files[i]->rotated;
+        n++;
     }
     pthread_mutex_unlock(&t->files_lock);
     *out = fi;
@@ -691,7 +753,8 @@ tail_main(void *arg)
         }
         now = mono();
         if (scan_now || now - t->last_scan >= every) {
-            scan(t);
+            scan(t, scan_now || t->gens_due
+                    || now - t->last_gens >= GENS_INTERVAL);
             scan_now = 0;
         }
         /* A due checkpoint waits (at most one Redis wait) for lines
@@ -702,6 +765,9 @@ tail_main(void *arg)
                 || now - t->last_ckpt >= t->cfg->tail.checkpoint_interval
                                          + pipeline_max_wait(t->pipe)))
         {
+            if (t->gens_due) {
+                scan(t, 1);                 /* the horizon's promise */
+            }
             checkpoint(t);
         }
         if (now - t->last_dims >= 1.0) {
@@ -736,104 +802,65 @@ tail_main(void *arg)
 }
 
 
-/* Matches the files under the globs with the ones we follow, by identity.
- * See the scenarios at the top of this file. */
+/* Matches the files under the globs, and the generations under the
+ * "rotated" patterns, with the records we hold.  See "Generations" at the
+ * top of this file. */
 static void
-scan(tail_t *t)
+scan(tail_t *t, int gens)
 {
     match_t      *m = NULL;
     tfile_t      *f;
     struct stat   st;
-    size_t        nm, i, j;
-    off_t         old_size;
+    size_t        nm, i;
     double        now = mono();
-    int           found;
 
     t->last_scan = now;
+    t->scan_seq++;
     nm = glob_inputs(t, &m);
+    if (gens) {
+        nm = glob_generations(t, &m, nm);
+        t->last_gens = now;
+        t->gens_due = 0;
+    }
+    match_identities(t, m, nm);
 
     for (i = 0; i < t->nfiles; i++) {
         f = t->files[i];
-        found = 0;
-        old_size = f->size;
-        for (j = 0; j < nm && !found; j++) {
-            if (!m[j].used && m[j].st.st_dev == f->dev
-                && m[j].st.st_ino == f->ino)
-            {
-                found = 1;
-                m[j].used = 1;
-                if (strcmp(f->path, m[j].path) != 0) {
-                    pthread_mutex_lock(&t->files_lock);
-                    free(f->path);
-                    f->path = m[j].path;
-                    m[j].path = NULL;
-                    pthread_mutex_unlock(&t->files_lock);
-                }
-                if (f->rotated && !f->restored) {
-                    f->rotated = 0;         /* moved back under a glob */
-                }
-                f->input = m[j].input;
-                f->size = m[j].st.st_size;
-            }
+        if (f->born == t->scan_seq && f->match == NULL) {
+            continue;                       /* registered by this scan */
         }
-        if (found && f->fd < 0) {
-            /* A restored file, or an idle one we closed: reopen when it
-             * holds unread bytes, checking it is still the same file. */
-            if (!f->restored && f->size == f->offset) {
-                continue;
-            }
-            if (file_open_path(f, f->path) != 0) {
-                continue;
-            }
-            if (f->size < f->offset || !position_matches(f, f->fd)) {
-                /* Same inode, other content: truncated while we were
-                 * stopped or closed (the copy may hold the rest), or the
-                 * inode was reused by a new file.  What the old content
-                 * held past our offset is unknown: lost counts 0 more. */
-                log_info("%s: same inode, new content: reading it from its "
-                         "start", f->path);
-                off_t  size = f->size;
-
-                f->size = f->offset;
-                file_truncated(t, f, size, 0);
-            }
-            f->restored = 0;
-            f->rotated = 0;
+        if (f->match != NULL && scan_found(t, f, f->match, now) == 0) {
             continue;
         }
-        if (found) {
-            /* Content replaced in place (truncated and rewritten past our
-             * offset before we looked) shows in the first bytes. */
-            if (f->size >= f->offset && !position_matches(f, f->fd)) {
-                off_t  size = f->size;
-
-                f->size = old_size;
-                file_truncated(t, f, size, 0);
+        /* Not found, or its inode now holds other content: f's content
+         * may have moved (compressed) all the same. */
+        if (f->fd >= 0) {
+            if (f->rotated == K_LIVE) {
+                f->rotated = K_ROTATED;
+                f->last_growth = now;
+                count_rotation(t, f->path, "rename");
+                log_info("%s was renamed or deleted: reading the old file for "
+                         "%.0f s more", f->path, t->cfg->tail.rotate_wait);
+                t->gens_due = 1;
             }
             continue;
         }
-        if (f->restored || (f->fd < 0 && !f->rotated)) {
-            /* Rotated away while we were stopped, or while closed. */
-            f->restored = 0;
-            if (locate_rotated(t, f) == 0) {
-                file_remove(t, i--);
-            }
+        /* Closed, and its inode is gone: moved (compressed) or deleted. */
+        if (!gens) {
+            t->gens_due = 1;                /* decide on a full scan */
             continue;
         }
-        if (!f->rotated) {
-            f->rotated = 1;
-            f->last_growth = now;
-            count_rotation(t, f->path, "rename");
-            log_info("%s was renamed or deleted: reading the old file for "
-                     "%.0f s more", f->path, t->cfg->tail.rotate_wait);
+        if (scan_relocate(t, f, m, nm) < 0) {
+            scan_gone(t, f);
+            file_remove(t, i--);
         }
     }
 
     /* Rotated files: closed once read to their end and quiet for
-     * rotate_wait. */
+     * rotate_wait; the record stays (K_DONE) to know their copies. */
     for (i = 0; i < t->nfiles; i++) {
         f = t->files[i];
-        if (!f->rotated || f->fd < 0) {
+        if (f->rotated != K_ROTATED || f->fd < 0) {
             continue;
         }
         if (fstat(f->fd, &st) != 0 || st.st_size > f->offset) {
@@ -842,37 +869,459 @@ scan(tail_t *t)
         /* Deleted or not: a writer that has not reopened yet may still
          * append to it, so it stays open until quiet for rotate_wait. */
         if (now - f->last_growth >= t->cfg->tail.rotate_wait) {
-            file_remove(t, i--);
+            file_done(t, f, &st);
         }
     }
 
-    /* New files. */
-    for (j = 0; j < nm; j++) {
-        if (m[j].used) {
+    for (i = 0; i < nm; i++) {
+        if (m[i].used) {
             continue;
         }
-        f = file_new(t, m[j].path, m[j].input);
-        if (f == NULL || file_open_path(f, f->path) != 0) {
-            if (f != NULL) {
-                file_remove(t, t->nfiles - 1);
+        if (m[i].live) {
+            scan_new_live(t, &m[i]);
+        } else {
+            scan_new_generation(t, &m[i]);
+        }
+    }
+    for (i = 0; i < nm; i++) {
+        free(m[i].path);
+    }
+    free(m);
+    if (t->first_scan) {
+        /* Unknown generations seen from now on were written after this
+         * scan, unless restored state set an earlier horizon. */
+        if (t->horizon == 0) {
+            t->horizon = wall() - HORIZON_SLACK;
+        }
+        t->first_scan = 0;
+    }
+    limit_open_files(t);
+}
+
+
+/* Pairs candidates with records by device and inode. */
+static void
+match_identities(tail_t *t, match_t *m, size_t nm)
+{
+    size_t  i, j;
+    int     pass;
+
+    for (i = 0; i < t->nfiles; i++) {
+        t->files[i]->match = NULL;
+    }
+    /* An open descriptor pins its inode: those records first, so that a
+     * closed record whose inode was freed and reused loses to them. */
+    for (pass = 0; pass < 2; pass++) {
+        for (j = 0; j < nm; j++) {
+            for (i = 0; i < t->nfiles && !m[j].used; i++) {
+                tfile_t  *f = t->files[i];
+
+                if (f->match == NULL && (f->fd >= 0) == (pass == 0)
+                    && f->dev == m[j].st.st_dev && f->ino == m[j].st.st_ino)
+                {
+                    f->match = &m[j];
+                    m[j].used = 1;
+                }
+            }
+        }
+    }
+}
+
+
+/* f's inode is at c.  Returns -1 when the inode now holds other content
+ * (freed and reused): c is then left to be judged as a candidate of its
+ * own, and f's content looked for elsewhere. */
+static int
+scan_found(tail_t *t, tfile_t *f, match_t *c, double now)
+{
+    int  restored = f->restored;
+
+    if (strcmp(f->path, c->path) != 0) {
+        pthread_mutex_lock(&t->files_lock);
+        free(f->path);
+        f->path = c->path;
+        c->path = strdup(f->path);          /* freed with the candidates */
+        pthread_mutex_unlock(&t->files_lock);
+    }
+    f->input = c->input;
+    f->restored = 0;
+
+    if (f->rotated == K_DONE) {
+        if (!restored && !c->live && c->st.st_size == f->disk_size
+            && st_mtime_ns(&c->st) == f->mtime_ns)
+        {
+            return 0;                       /* unchanged */
+        }
+        if (!head_matches(f, c->path)) {
+            log_info("%s: inode reused by other content", c->path);
+            c->used = 0;
+            return -1;
+        }
+        f->disk_size = c->st.st_size;
+        f->mtime_ns = st_mtime_ns(&c->st);
+        if (f->gz || (!c->live && c->st.st_size <= f->offset)) {
+            return 0;
+        }
+        /* A plain generation that grew after we closed it (a writer that
+         * reopened late), or one moved back under a glob: read on. */
+        if (file_open_path(f, c->path) != 0) {
+            return 0;
+        }
+        if (f->size < f->offset || !position_matches(f, f->fd)) {
+            file_close(f);
+            c->used = 0;
+            return -1;
+        }
+        f->rotated = c->live ? K_LIVE : K_ROTATED;
+        f->last_growth = now;
+        return 0;
+    }
+
+    if (c->live) {
+        if (f->rotated == K_ROTATED) {
+            f->rotated = K_LIVE;            /* moved back under a glob */
+        }
+    } else if (f->rotated == K_LIVE) {
+        f->rotated = K_ROTATED;
+        f->last_growth = now;
+        t->gens_due = 1;
+        if (restored) {
+            log_info("%s was rotated while we were stopped: reading it "
+                     "from offset %lld", c->path, (long long) f->offset);
+        } else {
+            log_info("%s was renamed: reading it for %.0f s more", c->path,
+                     t->cfg->tail.rotate_wait);
+        }
+        count_rotation(t, c->path, "rename");
+    }
+    f->size = c->st.st_size;
+
+    if (f->fd < 0) {
+        /* A restored file, or an idle one we closed: reopen when it holds
+         * unread bytes, checking it is still the same file. */
+        if (!restored && f->size == f->offset) {
+            return 0;
+        }
+        if (file_open_path(f, f->path) != 0) {
+            return 0;
+        }
+        if (f->size < f->offset || !position_matches(f, f->fd)) {
+            /* Same inode, other content: truncated while we were stopped
+             * or closed (the copy may hold the rest), or the inode was
+             * reused by a new file. */
+            off_t  size = f->size;
+
+            log_info("%s: same inode, new content: reading it from its "
+                     "start", f->path);
+            f->size = f->offset;
+            file_truncated(t, f, size, 0);
+        }
+        return 0;
+    }
+    /* Content replaced in place (truncated and rewritten past our offset
+     * before we looked) shows in the first bytes. */
+    if (f->size >= f->offset && !position_matches(f, f->fd)) {
+        off_t  size = f->size;
+
+        f->size = f->offset;
+        file_truncated(t, f, size, 0);
+    }
+    return 0;
+}
+
+
+/* f is closed and its inode is gone: look for its content among the
+ * generations (compressed, or copied).  Returns 0 when found, 1 when a
+ * candidate could not be judged yet, -1 when it is nowhere. */
+static int
+scan_relocate(tail_t *t, tfile_t *f, match_t *m, size_t nm)
+{
+    probe_t  p;
+    size_t   j;
+    int      v, unsure = 0;
+
+    for (j = 0; j < nm; j++) {
+        if (m[j].used || m[j].live || probe_head(m[j].path, &p) != 0) {
+            continue;
+        }
+        if (p.gz && !gz_complete(m[j].path)) {
+            unsure = 1;                     /* being compressed */
+            continue;
+        }
+        v = verify_copy(f, m[j].path, &p);
+        unsure |= v == V_UNSURE;
+        if (v != V_AT && v != V_LONGER && v != V_PREFIX) {
+            continue;
+        }
+        if (v == V_PREFIX && f->size > f->offset) {
+            /* It holds less than we read: what f held past our offset
+             * is nowhere. */
+            count_lost(t, f->path, (uint64_t) (f->size - f->offset));
+            log_warn("%s: bytes %lld-%lld were never read and no generation "
+                     "holds them (lost)", f->path, (long long) f->offset,
+                     (long long) f->size);
+        }
+        m[j].used = 1;
+        if (f->rotated != K_DONE) {
+            count_rotation(t, f->path, "rename");
+        }
+        log_info("%s is now %s%s", f->path, m[j].path,
+                 v == V_LONGER ? ": reading the rest" : "");
+        pthread_mutex_lock(&t->files_lock);
+        free(f->path);
+        f->path = strdup(m[j].path);
+        pthread_mutex_unlock(&t->files_lock);
+        if (f->path == NULL) {
+            return -1;
+        }
+        f->dev = m[j].st.st_dev;
+        f->ino = m[j].st.st_ino;
+        f->gz = p.gz;
+        f->restored = 0;
+        if (v == V_LONGER && !p.gz) {
+            /* A plain copy: follow it as a rotated file. */
+            if (file_open_path(f, f->path) == 0) {
+                f->rotated = K_ROTATED;
+                f->last_growth = mono();
+                return 0;
+            }
+        } else if (v == V_LONGER) {
+            read_copy(t, f, f->path, f->offset, NULL);
+            store_lock(t->store);
+            flush_last(t, f);
+            store_unlock(t->store);
+        }
+        f->rotated = K_DONE;
+        f->disk_size = m[j].st.st_size;
+        f->mtime_ns = st_mtime_ns(&m[j].st);
+        return 0;
+    }
+    if (unsure) {
+        t->gens_due = 1;                    /* decide on a later scan */
+        return 1;
+    }
+    return -1;
+}
+
+
+/* f's content is nowhere to be found: what it held unread is lost. */
+static void
+scan_gone(tail_t *t, tfile_t *f)
+{
+    uint64_t  lost = 0;
+
+    if (f->rotated == K_DONE) {
+        log_debug("%s is gone (read to its end)", f->path);
+        return;
+    }
+    if (f->size > f->offset) {
+        lost = (uint64_t) (f->size - f->offset);
+    }
+    if (lost > 0 || f->carry_len > 0) {
+        count_lost(t, f->path, lost);
+        log_warn("%s (inode %llu) is gone and no generation holds it: bytes "
+                 "%lld-%lld were never read (lost), an unfinished line of "
+                 "%zu bytes is counted as it is", f->path,
+                 (unsigned long long) f->ino, (long long) f->offset,
+                 (long long) f->size, f->carry_len);
+    } else {
+        log_info("%s (inode %llu) is gone; it was read to offset %lld",
+                 f->path, (unsigned long long) f->ino, (long long) f->offset);
+    }
+}
+
+
+/* A file under a glob that no record knows. */
+static void
+scan_new_live(tail_t *t, match_t *c)
+{
+    tfile_t  *f;
+
+    f = file_new(t, c->path, c->input);
+    if (f == NULL || file_open_path(f, f->path) != 0) {
+        if (f != NULL) {
+            file_remove(t, t->nfiles - 1);
+        }
+        return;
+    }
+    if (t->first_scan && !t->have_state
+        && t->cfg->inputs[c->input].start_at == CFG_START_END)
+    {
+        f->offset = c->st.st_size;
+        fp_update(f);
+    }
+    t->gens_due = 1;
+    log_info("following %s from offset %lld", f->path, (long long) f->offset);
+}
+
+
+/* A generation no record knows by inode: a copy of content we know, one
+ * still being written (decided later), one older than our horizon (known
+ * from now on, never read), or one written after it: read from its
+ * start. */
+static void
+scan_new_generation(tail_t *t, match_t *c)
+{
+    probe_t   p;
+    tfile_t  *f;
+    size_t    i;
+    int       v, complete;
+
+    if (probe_head(c->path, &p) != 0) {
+        return;
+    }
+    if (p.gz) {
+        /* Decide on a whole stream only: a partial one shows a short
+         * head, or none. */
+        if (!gz_complete(c->path) || probe_head(c->path, &p) != 0) {
+            t->gens_due = 1;                /* still being compressed */
+            return;
+        }
+    }
+    if (p.head_len == 0) {
+        return;                             /* nothing to read yet */
+    }
+    for (i = 0; i < t->nfiles; i++) {
+        f = t->files[i];
+        if (f->dev == c->st.st_dev && f->ino == c->st.st_ino) {
+            return;                         /* registered in this scan */
+        }
+        if (f->fp_len == 0) {
+            continue;
+        }
+        if (p.head_len < f->fp_len) {
+            /* Too short to tell by the hash: compare with an open file's
+             * head (a copy in the making), else decide later. */
+            if (f->fd >= 0 && head_prefix_of(f, &p)) {
+                t->gens_due = 1;
+                return;
             }
             continue;
         }
-        if (t->first_scan && !t->have_state
-            && t->cfg->inputs[m[j].input].start_at == CFG_START_END)
-        {
-            f->offset = m[j].st.st_size;
-            fp_update(f);
+        if (hash_bytes(p.head, f->fp_len, 0) != f->fp) {
+            continue;
         }
-        log_info("following %s from offset %lld", f->path,
-                 (long long) f->offset);
+        if (f->fd >= 0) {
+            /* A copy of a file we still read (copytruncate before the
+             * truncation, or compression of a rotated file): that file
+             * brings its bytes itself. */
+            t->gens_due = 1;
+            return;
+        }
+        v = verify_copy(f, c->path, &p);
+        log_debug("%s: compared with %s: %d", c->path, f->path, v);
+        if (v == V_AT || v == V_PREFIX) {
+            /* Content we read already. */
+            register_copy(t, c, &p, v == V_AT ? f : NULL);
+            return;
+        }
+        if (v == V_LONGER || v == V_UNSURE) {
+            t->gens_due = 1;                /* decide later */
+            return;
+        }
     }
-    for (j = 0; j < nm; j++) {
-        free(m[j].path);
+    if ((t->first_scan && !t->have_state)
+        || (double) st_mtime_ns(&c->st) / 1e9 < t->horizon)
+    {
+        log_debug("%s: an older generation, not read", c->path);
+        register_copy(t, c, &p, NULL);
+        return;
     }
-    free(m);
-    t->first_scan = 0;
-    limit_open_files(t);
+    f = file_new(t, c->path, c->input);
+    if (f == NULL) {
+        return;
+    }
+    f->gz = p.gz;
+    log_info("%s: a generation written after the last checkpoint that was "
+             "never followed: reading it from its start", c->path);
+    if (!p.gz && file_open_path(f, f->path) == 0) {
+        f->rotated = K_ROTATED;
+        f->last_growth = mono();
+        return;
+    }
+    f->dev = c->st.st_dev;
+    f->ino = c->st.st_ino;
+    read_copy(t, f, f->path, 0, &complete);
+    store_lock(t->store);
+    flush_last(t, f);
+    store_unlock(t->store);
+    if (!complete) {
+        log_warn("%s: the gzip stream ends early: read what it holds",
+                 f->path);
+    }
+    f->rotated = K_DONE;
+    f->disk_size = c->st.st_size;
+    f->mtime_ns = st_mtime_ns(&c->st);
+}
+
+
+/* A record for generation c whose content we count as read: a copy of
+ * like (its fingerprints; NULL: computed from c). */
+static void
+register_copy(tail_t *t, match_t *c, const probe_t *p, const tfile_t *like)
+{
+    tfile_t  *f;
+    size_t    i;
+
+    for (i = 0; i < t->nfiles; i++) {
+        f = t->files[i];
+        if (f != like && f->fd < 0 && f->dev == c->st.st_dev
+            && f->ino == c->st.st_ino)
+        {
+            /* A closed record of a file whose inode was freed and given
+             * to this copy: its content is elsewhere, if anywhere. */
+            f->dev = 0;
+            f->ino = 0;
+            t->gens_due = 1;
+        }
+    }
+    if ((f = file_new(t, c->path, c->input)) == NULL) {
+        return;
+    }
+    log_debug("%s (inode %llu): known as read%s", c->path,
+              (unsigned long long) c->st.st_ino,
+              like != NULL ? ", a copy" : "");
+    f->rotated = K_DONE;
+    f->dev = c->st.st_dev;
+    f->ino = c->st.st_ino;
+    f->gz = p->gz;
+    f->disk_size = c->st.st_size;
+    f->mtime_ns = st_mtime_ns(&c->st);
+    if (like != NULL) {
+        f->fp = like->fp;
+        f->fp_len = like->fp_len;
+        f->tfp = like->tfp;
+        f->tfp_len = like->tfp_len;
+        f->tfp_at = like->tfp_at;
+        f->offset = like->offset;
+    } else if (!p->gz) {
+        /* Pinned at its end, so that its compressed copy is known too. */
+        f->offset = c->st.st_size;
+        f->fp_len = p->head_len;
+        f->fp = hash_bytes(p->head, p->head_len, 0);
+        if (file_open_path(f, f->path) == 0) {
+            tfp_update(f);
+            file_close(f);
+        }
+    }
+    /* else: a compressed old generation, known by inode only. */
+    f->size = f->offset;
+    publish(f);
+}
+
+
+/* A rotated file read to its end and quiet: closed, kept as a record. */
+static void
+file_done(tail_t *t, tfile_t *f, const struct stat *st)
+{
+    store_lock(t->store);
+    flush_last(t, f);
+    store_unlock(t->store);
+    tfp_update(f);
+    f->disk_size = st->st_size;
+    f->mtime_ns = st_mtime_ns(st);
+    f->rotated = K_DONE;
+    file_close(f);
 }
 
 
@@ -918,6 +1367,7 @@ glob_inputs(tail_t *t, match_t **out)
                 m[n].input = i;
                 m[n].st = st;
                 m[n].used = 0;
+                m[n].live = 1;
                 n++;
             }
             globfree(&g);
@@ -941,6 +1391,7 @@ file_new(tail_t *t, const char *path, size_t input)
     }
     f->input = input;
     f->fd = -1;
+    f->born = t->scan_seq;
     f->last_growth = f->last_active = mono();
     pthread_mutex_lock(&t->files_lock);
     if (t->nfiles == t->cap) {
@@ -1152,7 +1603,7 @@ file_truncated(tail_t *t, tfile_t *f, off_t size, int keep_carry)
 {
     uint64_t  lost;
 
-    if (recover_copy(t, f, 0)) {
+    if (recover_copy(t, f)) {
         count_rotation(t, f->path, "copytruncate");
         log_info("%s was truncated (copytruncate): read the rest of the old "
                  "content from its rotated copy", f->path);
@@ -1179,20 +1630,22 @@ file_truncated(tail_t *t, tfile_t *f, off_t size, int keep_carry)
 
 
 /* Looks for the rotated copy of f's old content (the input's "rotated"
- * patterns with {path} replaced, plain or gzip) whose first bytes match
- * f's fingerprint, and reads it from f's offset to its end.  A copy with
- * the same inode as f is skipped unless same_inode_ok.  Returns 1 when
- * one was read. */
+ * patterns with {path} replaced, plain or gzip) that holds f's bytes up to
+ * its offset, and reads it from there to its end.  The copy is kept as a
+ * record (K_DONE), so that it is never read again.  Bytes f had seen past
+ * the copy's end are counted lost: they were written between the copy and
+ * the truncation (copytruncate's window).  Returns 1 when one was read. */
 static int
-recover_copy(tail_t *t, tfile_t *f, int same_inode_ok)
+recover_copy(tail_t *t, tfile_t *f)
 {
     const cfg_input_t  *in = &t->cfg->inputs[f->input];
-    struct stat         st;
-    char               *pat, head[FP_MAX];
+    match_t             c;
+    probe_t             p;
     glob_t              g;
-    gzFile              gz;
+    char               *pat;
+    off_t               seen = f->size;
     size_t              i, k;
-    int                 n, fd, found = 0;
+    int                 v, found = 0;
 
     if (f->fp_len == 0) {
         return 0;                           /* nothing to recognise it by */
@@ -1209,106 +1662,47 @@ recover_copy(tail_t *t, tfile_t *f, int same_inode_ok)
         }
         free(pat);
         for (k = 0; k < g.gl_pathc && !found; k++) {
-            if (stat(g.gl_pathv[k], &st) != 0 || !S_ISREG(st.st_mode)
-                || (!same_inode_ok && st.st_dev == f->dev
-                    && st.st_ino == f->ino))
+            if (stat(g.gl_pathv[k], &c.st) != 0 || !S_ISREG(c.st.st_mode)
+                || (c.st.st_dev == f->dev && c.st.st_ino == f->ino)
+                || probe_head(g.gl_pathv[k], &p) != 0)
             {
                 continue;
             }
-            fd = open(g.gl_pathv[k], O_RDONLY | O_CLOEXEC);
-            if (fd < 0 || (gz = gzdopen(fd, "rb")) == NULL) {
-                if (fd >= 0) {
-                    close(fd);
-                }
-                continue;
-            }
-            /* The same content (first bytes) at the same place (the bytes
-             * before our offset): an older copy that merely starts alike
-             * is not taken. */
-            n = gzread(gz, head, f->fp_len);
-            if (n != (int) f->fp_len
-                || hash_bytes(head, f->fp_len, 0) != f->fp
-                || gzseek(gz, f->offset - (off_t) f->tfp_len, SEEK_SET)
-                   != f->offset - (off_t) f->tfp_len
-                || gzread(gz, head, f->tfp_len) != (int) f->tfp_len
-                || (f->tfp_len > 0
-                    && hash_bytes(head, f->tfp_len, 0) != f->tfp))
-            {
-                gzclose(gz);
+            v = verify_copy(f, g.gl_pathv[k], &p);
+            if (v != V_AT && v != V_LONGER && v != V_PREFIX) {
                 continue;
             }
             found = 1;
-            log_debug("reading %s from offset %lld", g.gl_pathv[k],
-                      (long long) f->offset);
-            while ((n = gzread(gz, t->buf, READ_CHUNK)) > 0) {
-                store_lock(t->store);
-                pipeline_bytes(t->pipe, (uint64_t) n);
-                feed(t, f, t->buf, (size_t) n);
-                store_unlock(t->store);
+            /* V_PREFIX: the copy was taken before the bytes we read last
+             * (they were in the file before the truncation): nothing in
+             * it is new. */
+            if (v != V_PREFIX) {
+                log_debug("reading %s from offset %lld", g.gl_pathv[k],
+                          (long long) f->offset);
+                read_copy(t, f, g.gl_pathv[k], f->offset, NULL);
             }
-            gzclose(gz);
+            if (seen > f->offset) {
+                /* The unfinished line at the copy's end went on in those
+                 * bytes: it is lost with them. */
+                count_lost(t, f->path,
+                           (uint64_t) (seen - f->offset) + f->carry_len);
+                log_warn("%s: bytes %lld-%lld were written after the copy "
+                         "%s was taken and truncated before they could be "
+                         "read (copytruncate window): lost", f->path,
+                         (long long) (f->offset - (off_t) f->carry_len),
+                         (long long) seen, g.gl_pathv[k]);
+                f->carry_len = 0;
+                f->skipping = 0;
+            }
+            c.path = g.gl_pathv[k];
+            c.input = f->input;
+            c.used = 1;
+            c.live = 0;
+            register_copy(t, &c, &p, v == V_PREFIX ? NULL : f);
         }
         globfree(&g);
     }
     return found;
-}
-
-
-/* f is no longer under its glob path and we hold no descriptor: find it
- * among its rotated names.  By inode (it is followed again, as rotated),
- * else by fingerprint (a compressed copy: read to its end now).  Returns 0
- * when nothing was found (what it still held is lost: logged). */
-static int
-locate_rotated(tail_t *t, tfile_t *f)
-{
-    const cfg_input_t  *in = &t->cfg->inputs[f->input];
-    struct stat         st;
-    glob_t              g;
-    char               *pat;
-    size_t              i, k;
-
-    for (i = 0; i < in->nrotated; i++) {
-        pat = expand(in->rotated[i], f->path);
-        if (pat == NULL || glob(pat, 0, NULL, &g) != 0) {
-            free(pat);
-            continue;
-        }
-        free(pat);
-        for (k = 0; k < g.gl_pathc; k++) {
-            if (stat(g.gl_pathv[k], &st) != 0 || st.st_dev != f->dev
-                || st.st_ino != f->ino)
-            {
-                continue;
-            }
-            if (file_open_path(f, g.gl_pathv[k]) == 0
-                && position_matches(f, f->fd))
-            {
-                log_info("%s was rotated to %s: reading it to its end",
-                         f->path, g.gl_pathv[k]);
-                globfree(&g);
-                if (!f->rotated) {
-                    count_rotation(t, f->path, "rename");
-                }
-                f->rotated = 1;
-                f->last_growth = mono();
-                return 1;
-            }
-            file_close(f);
-        }
-        globfree(&g);
-    }
-    if (recover_copy(t, f, 1)) {
-        if (!f->rotated) {
-            count_rotation(t, f->path, "rename");
-        }
-        log_info("%s was rotated and compressed: read the rest from the "
-                 "copy", f->path);
-        return 0;
-    }
-    log_warn("%s (inode %llu) is gone and none of its rotated names holds "
-             "it: what it held past offset %lld is lost", f->path,
-             (unsigned long long) f->ino, (long long) f->offset);
-    return 0;
 }
 
 
@@ -1439,15 +1833,11 @@ feed(tail_t *t, tfile_t *f, const char *p, size_t n)
 
 
 /* At the end of a file that will not grow (--one-shot, or a rotated file
- * that is gone), a last line without newline counts. */
+ * that is gone), a last line without newline counts.  The caller holds
+ * the store lock. */
 static void
 flush_last(tail_t *t, tfile_t *f)
 {
-    int  own = !t->running;
-
-    if (own) {
-        store_lock(t->store);
-    }
     if (f->skipping) {
         pipeline_invalid(t->pipe, "too_long");
     } else if (f->carry_len > 0) {
@@ -1455,9 +1845,6 @@ flush_last(tail_t *t, tfile_t *f)
     }
     f->carry_len = 0;
     f->skipping = 0;
-    if (own) {
-        store_unlock(t->store);
-    }
 }
 
 
@@ -1703,4 +2090,293 @@ expand(const char *pattern, const char *path)
     }
     buf_puts(&b, p);
     return buf_detach(&b, &len);
+}
+
+
+/* Adds the generations of every followed path (the input's "rotated"
+ * patterns with {path} replaced) to the candidates.  Returns the new
+ * count. */
+static size_t
+glob_generations(tail_t *t, match_t **mp, size_t nm)
+{
+    const cfg_input_t  *in;
+    match_t            *m = *mp, *more;
+    struct stat         st;
+    glob_t              g;
+    char               *pat;
+    const char         *base;
+    size_t              nm0 = nm, cap = nm, b, i, k, d, input;
+    int                 dup;
+
+    for (b = 0; b < nm0 + t->nfiles; b++) {
+        if (b < nm0) {
+            if (!m[b].live) {
+                continue;
+            }
+            base = m[b].path;
+            input = m[b].input;
+        } else {
+            tfile_t  *f = t->files[b - nm0];
+
+            if (f->rotated != K_LIVE) {
+                continue;
+            }
+            for (d = 0, dup = 0; d < nm0 && !dup; d++) {
+                dup = m[d].live && strcmp(m[d].path, f->path) == 0;
+            }
+            if (dup) {
+                continue;                   /* done as a candidate */
+            }
+            base = f->path;
+            input = f->input;
+        }
+        if (input >= t->cfg->ninputs) {
+            continue;
+        }
+        in = &t->cfg->inputs[input];
+        for (i = 0; i < in->nrotated; i++) {
+            pat = expand(in->rotated[i], base);
+            if (pat == NULL || glob(pat, 0, NULL, &g) != 0) {
+                free(pat);
+                continue;
+            }
+            free(pat);
+            for (k = 0; k < g.gl_pathc; k++) {
+                if (stat(g.gl_pathv[k], &st) != 0 || !S_ISREG(st.st_mode)) {
+                    continue;
+                }
+                for (d = 0, dup = 0; d < nm && !dup; d++) {
+                    dup = strcmp(m[d].path, g.gl_pathv[k]) == 0;
+                }
+                if (dup) {
+                    continue;
+                }
+                if (nm == cap) {
+                    cap = cap ? cap * 2 : 64;
+                    more = realloc(m, cap * sizeof(match_t));
+                    if (more == NULL) {
+                        break;
+                    }
+                    m = more;
+                }
+                m[nm].path = strdup(g.gl_pathv[k]);
+                if (m[nm].path == NULL) {
+                    break;
+                }
+                m[nm].input = input;
+                m[nm].st = st;
+                m[nm].used = 0;
+                m[nm].live = 0;
+                nm++;
+            }
+            globfree(&g);
+        }
+    }
+    *mp = m;
+    return nm;
+}
+
+
+/* Reads the first bytes of path, through zlib: a gzip file is read
+ * decompressed, any other as it is. */
+static int
+probe_head(const char *path, probe_t *p)
+{
+    gzFile  gz;
+    int     n;
+
+    gz = gzopen(path, "rbe");
+    if (gz == NULL) {
+        return -1;
+    }
+    n = gzread(gz, p->head, FP_MAX);
+    p->gz = !gzdirect(gz);
+    gzclose(gz);
+    if (n < 0) {
+        return -1;
+    }
+    p->head_len = (uint32_t) n;
+    return 0;
+}
+
+
+/* Whether path's content is f's, as far as f has read it: the first bytes
+ * by f's fingerprint, the bytes before f's offset by its tail fingerprint.
+ * V_NONE: other content; V_PREFIX: the same start but fewer bytes than
+ * f's offset; V_AT: exactly f's bytes up to its offset; V_LONGER: those
+ * and more; V_UNSURE: unreadable (a gzip stream still being written). */
+static int
+verify_copy(const tfile_t *f, const char *path, const probe_t *p)
+{
+    char      buf[FP_MAX + 1];
+    uint32_t  want;
+    gzFile    gz;
+    int       n, err;
+
+    if (f->fp_len == 0 || p->head_len < f->fp_len
+        || hash_bytes(p->head, f->fp_len, 0) != f->fp)
+    {
+        return V_NONE;
+    }
+    want = f->tfp_len > 0 && f->tfp_at == f->offset ? f->tfp_len
+           : (f->offset > 0 ? 1 : 0);
+    gz = gzopen(path, "rbe");
+    if (gz == NULL) {
+        return V_UNSURE;
+    }
+    if (gzseek(gz, f->offset - (off_t) want, SEEK_SET) < 0) {
+        gzclose(gz);
+        return V_UNSURE;
+    }
+    n = gzread(gz, buf, want + 1);
+    if (n >= 0 && (uint32_t) n < want + 1) {
+        /* A short read: the end of the content, or of what a compressor
+         * has written so far, which zlib reports on the next read. */
+        (void) gzread(gz, buf + n, 1);
+    }
+    (void) gzerror(gz, &err);
+    gzclose(gz);
+    if (n < 0 || (err != Z_OK && err != Z_STREAM_END)) {
+        return V_UNSURE;
+    }
+    if ((uint32_t) n < want) {
+        return V_PREFIX;
+    }
+    if (f->tfp_len > 0 && want == f->tfp_len
+        && hash_bytes(buf, want, 0) != f->tfp)
+    {
+        return V_NONE;
+    }
+    return (uint32_t) n > want ? V_LONGER : V_AT;
+}
+
+
+/* Whether path starts with f's fingerprinted bytes (always, without a
+ * fingerprint); sets f->gz from what it finds. */
+static int
+head_matches(tfile_t *f, const char *path)
+{
+    probe_t  p;
+
+    if (probe_head(path, &p) != 0) {
+        return 0;
+    }
+    f->gz = p.gz;
+    return f->fp_len == 0 || (p.head_len >= f->fp_len
+                              && hash_bytes(p.head, f->fp_len, 0) == f->fp);
+}
+
+
+/* Whether the (short) candidate p is the start of open file f. */
+static int
+head_prefix_of(const tfile_t *f, const probe_t *p)
+{
+    char  buf[FP_MAX];
+
+    return p->head_len > 0
+           && pread(f->fd, buf, p->head_len, 0) == (ssize_t) p->head_len
+           && memcmp(buf, p->head, p->head_len) == 0;
+}
+
+
+/* Whether a gzip file ends properly (it is not being written). */
+static int
+gz_complete(const char *path)
+{
+    char    buf[65536];
+    gzFile  gz;
+    int     n, err;
+
+    gz = gzopen(path, "rbe");
+    if (gz == NULL) {
+        return 0;
+    }
+    while ((n = gzread(gz, buf, sizeof(buf))) > 0) {
+        /* Discard. */
+    }
+    (void) gzerror(gz, &err);
+    gzclose(gz);
+    return n == 0 && (err == Z_OK || err == Z_STREAM_END);
+}
+
+
+/* Feeds path (plain or gzip) from content offset from to its end as f's
+ * bytes: f->offset advances, the fingerprints follow (the head one when
+ * reading from 0; the tail one pins the end).  *complete, if given, says
+ * whether a gzip stream ended properly.  Returns the bytes read, or -1. */
+static int64_t
+read_copy(tail_t *t, tfile_t *f, const char *path, off_t from, int *complete)
+{
+    char     head[FP_MAX], tail[FP_MAX];
+    size_t   hlen = 0, tlen = 0, keep, n;
+    int64_t  total = 0;
+    gzFile   gz;
+    int      r, err;
+
+    gz = gzopen(path, "rbe");
+    if (gz == NULL) {
+        return -1;
+    }
+    if (from > 0 && gzseek(gz, from, SEEK_SET) != from) {
+        gzclose(gz);
+        return -1;
+    }
+    f->offset = from;
+    while ((r = gzread(gz, t->buf, READ_CHUNK)) > 0) {
+        n = (size_t) r;
+        if (from == 0 && hlen < FP_MAX) {
+            keep = n < FP_MAX - hlen ? n : FP_MAX - hlen;
+            memcpy(head + hlen, t->buf, keep);
+            hlen += keep;
+        }
+        if (n >= FP_MAX) {
+            memcpy(tail, t->buf + n - FP_MAX, FP_MAX);
+            tlen = FP_MAX;
+        } else {
+            keep = tlen < FP_MAX - n ? tlen : FP_MAX - n;
+            memmove(tail, tail + tlen - keep, keep);
+            memcpy(tail + keep, t->buf, n);
+            tlen = keep + n;
+        }
+        store_lock(t->store);
+        f->offset += (off_t) n;
+        pipeline_bytes(t->pipe, (uint64_t) n);
+        feed(t, f, t->buf, n);
+        store_unlock(t->store);
+        total += (int64_t) n;
+    }
+    (void) gzerror(gz, &err);
+    if (complete != NULL) {
+        *complete = r == 0 && (err == Z_OK || err == Z_STREAM_END);
+    }
+    gzclose(gz);
+    if (hlen > 0) {
+        f->fp = hash_bytes(head, hlen, 0);
+        f->fp_len = (uint32_t) hlen;
+    }
+    if (tlen > 0) {
+        f->tfp = hash_bytes(tail, tlen, 0);
+        f->tfp_len = (uint32_t) tlen;
+        f->tfp_at = f->offset;
+    }
+    f->size = f->offset;
+    publish(f);
+    return total;
+}
+
+
+static int64_t
+st_mtime_ns(const struct stat *st)
+{
+    return (int64_t) st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+
+static double
+wall(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double) ts.tv_sec + ts.tv_nsec / 1e9;
 }
