@@ -51,7 +51,8 @@ QUIET_CC = @printf '    %-6s %s\n' CC $@ 1>&2;
 QUIET_LD = @printf '    %-6s %s\n' LINK $@ 1>&2;
 endif
 
-.PHONY: all run test unit integration tailing operability web hostile rules e2e bench deps clean install dist redis \
+.PHONY: all run test unit integration tailing operability web hostile hostile-state rules e2e bench deps \
+        clean install dist redis \
         asan valgrind privilege fuzz fuzz-build
 
 all: $(BUILD)/gwlog_exporter $(BUILD)/loggen $(BUILD)/gwlog_dimload
@@ -119,7 +120,8 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/check_gwlog
-	@$(MAKE) --no-print-directory unit integration tailing operability web hostile rules e2e redis \
+	@$(MAKE) --no-print-directory unit integration tailing operability web hostile hostile-state rules \
+	    e2e redis \
 	    asan privilege
 
 unit: $(BUILD)/check_gwlog
@@ -268,6 +270,11 @@ web: all
 
 hostile: all
 	@python3 tests/hostile.py
+
+# Checkpoints with a right CRC and hostile content; a state dir removed
+# while running (~30 s).
+hostile-state: all
+	@python3 tests/hostile_state.py
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ)

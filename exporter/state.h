@@ -8,6 +8,13 @@
  * the valid slot with the highest generation: gzip's CRC32 and length
  * trailer and a final "end" line with counts reject a torn or corrupt
  * file, and the other slot (the previous good checkpoint) is used instead.
+ *
+ * The content is untrusted input (a CRC only says the bytes are the ones
+ * written, not who wrote them): every decoded field is checked against
+ * its bound (the STATE_*_MAX below, and the relations between fields of a
+ * record), the counts against the "end" line, and duplicates are refused,
+ * before anything is merged into the store.  A refused slot is logged with
+ * the field, counted as corrupt, and the other slot is tried.
  */
 
 #ifndef GWLOG_STATE_H
@@ -16,12 +23,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "exporter/buf.h"
 #include "labels/store.h"
+
+
+/* Macros */
+
+#define STATE_FP_MAX        1024            /* bytes in a fingerprint, head
+                                             * (fp) or tail (tfp) */
+#define STATE_PATH_MAX      4095            /* bytes in a path, NUL aside */
+#define STATE_CARRY_MAX     (256u << 20)    /* bytes of an unfinished line */
+#define STATE_INPUTS_MAX    65536           /* inputs (index bound) */
+#define STATE_LABELS_MAX    256             /* label names of a family */
+#define STATE_BUCKETS_MAX   1024            /* bounds of a histogram */
+#define STATE_TEXT_MAX      (1024u << 20)   /* decompressed checkpoint */
+#define STATE_FUTURE_MAX    86400           /* seconds a checkpoint's time
+                                             * may lie ahead of the clock */
 
 
 /* Types */
 
 typedef struct state state_t;   /* opaque */
+typedef struct state_ckpt state_ckpt_t; /* opaque: one decoded, checked
+                                         * checkpoint */
 
 /* One followed file, as a checkpoint records it. */
 typedef struct {
@@ -49,26 +73,64 @@ typedef struct {
     size_t      skipped;        /* series of families that changed */
 } state_info_t;
 
+/* Asked about a slot's decoded files before its series are merged (see
+ * state_load()); saved_at is the checkpoint's unix time.  Returns 0 to
+ * accept the slot, non-zero to refuse it (it is counted as corrupt and
+ * the other slot tried).  files are valid during the call only. */
+typedef int (*state_check_pt)(void *ctx, const state_file_t *files,
+    size_t n, double saved_at);
+
 
 /* Prototypes */
 
-/* Opens the state directory dir (which must exist).  Returns NULL on
- * allocation failure. */
+/* Opens the state directory dir (state_save() recreates it if it goes
+ * away).  Returns NULL on allocation failure. */
 state_t *state_open(const char *dir);
 
 /* Frees st.  state_close(NULL) is a no-op. */
 void state_close(state_t *st);
 
-/* Loads the newest valid checkpoint: its series are merged into store
- * (families missing from the store, or defined differently, are skipped)
- * and its files returned in *files (free with state_files_free()).
- * Returns 0 when a checkpoint was used, 1 when there was none, -1 when
- * every slot was corrupt.  The caller holds the store lock. */
-int state_load(state_t *st, store_t *store, state_file_t **files,
-    size_t *nfiles, state_info_t *info);
+/* Loads the newest valid checkpoint: the slots are read, decoded and
+ * checked, newest generation first; check (NULL: none) is called with
+ * ctx on a slot's files and may refuse it; the first slot accepted has
+ * its series merged into store (families missing from the store, or
+ * defined differently, are skipped) and its files returned in *files
+ * (free with state_files_free()).  Nothing of a refused slot reaches the
+ * store.  Returns 0 when a checkpoint was used, 1 when there was none, -1
+ * when every slot was corrupt or refused.  The caller holds the store
+ * lock. */
+int state_load(state_t *st, store_t *store, state_check_pt check, void *ctx,
+    state_file_t **files, size_t *nfiles, state_info_t *info);
 
-/* Writes a checkpoint of snap and files.  Returns 0, or -1 with a reason
- * in err (the previous checkpoints are then untouched). */
+/* Decodes and checks the decompressed text of a checkpoint (its header
+ * line to its "end" line; len bytes, no NUL needed).  Returns the
+ * checkpoint (free with state_ckpt_free()), or NULL with the line and the
+ * field that failed in err.  Used by state_load() after gunzip, and by
+ * the tests and the fuzzer directly. */
+state_ckpt_t *state_parse_text(const char *text, size_t len, char *err,
+    size_t errlen);
+
+/* The checkpoint's files (owned by ck), generation and unix time. */
+const state_file_t *state_ckpt_files(const state_ckpt_t *ck, size_t *n);
+uint64_t state_ckpt_generation(const state_ckpt_t *ck);
+double state_ckpt_saved_at(const state_ckpt_t *ck);
+
+/* Merges ck's series into store as state_load() does; adds to
+ * info->series and info->skipped.  The caller holds the store lock. */
+void state_ckpt_apply(const state_ckpt_t *ck, store_t *store,
+    state_info_t *info);
+
+/* state_ckpt_free(NULL) is a no-op. */
+void state_ckpt_free(state_ckpt_t *ck);
+
+/* Appends to out the text of a checkpoint of snap and files (what
+ * state_save() compresses). */
+void state_format_text(buf_t *out, uint64_t generation, long long saved_at,
+    const store_snap_t *snap, const state_file_t *files, size_t nfiles);
+
+/* Writes a checkpoint of snap and files.  A state directory that was
+ * removed is created again (logged at info).  Returns 0, or -1 with a
+ * reason in err (the previous checkpoints are then untouched). */
 int state_save(state_t *st, const store_snap_t *snap,
     const state_file_t *files, size_t nfiles, char *err, size_t errlen);
 

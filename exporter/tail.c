@@ -67,7 +67,7 @@
 
 #define READ_CHUNK      (1024 * 1024)
 #define MAP_WINDOW      (64 * 1024 * 1024)  /* --one-shot: bytes mapped at once */
-#define FP_MAX          1024            /* bytes in a fingerprint */
+#define FP_MAX          STATE_FP_MAX    /* bytes in a fingerprint */
 #define SCAN_INTERVAL   1.0             /* seconds, with inotify */
 #define DIR_EVENTS      (IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM \
                          | IN_DELETE | IN_CLOSE_WRITE | IN_ATTRIB)
@@ -431,7 +431,7 @@ tail_restore(tail_t *t)
         return 0;
     }
     store_lock(t->store);
-    rc = state_load(t->state, t->store, &sf, &n, &info);
+    rc = state_load(t->state, t->store, NULL, NULL, &sf, &n, &info);
     if (info.corrupt > 0) {
         store_add(t->f_ckpt_corrupt, t->id_ckpt_corrupt, (uint64_t) info.corrupt);
     }
