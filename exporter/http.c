@@ -21,6 +21,7 @@
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -44,6 +45,7 @@
                                          * plus this: connections being
                                          * closed still count there */
 #define HTTP_SWEEP_MS           100
+#define HTTP_LOG_PER_MINUTE     10      /* libmicrohttpd's messages */
 #define HTTP_AUTH_SHARE         0.25    /* of one core, for bcrypt */
 #define HTTP_AUTH_BURST         0.5     /* seconds of bcrypt banked */
 
@@ -93,6 +95,9 @@ struct http {
     unsigned             timeout;       /* seconds */
     int                  stopping;
     pthread_t            sweeper;
+    uint64_t             log_window_ms; /* libmicrohttpd's messages: */
+    unsigned             log_count;     /*   logged in this minute */
+    unsigned long        log_dropped;   /*   beyond HTTP_LOG_PER_MINUTE */
     int                  auth_running;  /* a bcrypt under way */
     double               auth_budget;   /* seconds of bcrypt allowed now */
     uint64_t             auth_refill_ms;
@@ -119,6 +124,7 @@ static void notify_connection(void *cls, struct MHD_Connection *conn,
 static void notify_completed(void *cls, struct MHD_Connection *conn,
     void **state, enum MHD_RequestTerminationCode toe);
 static void *sweep(void *arg);
+static void mhd_log(void *cls, const char *fmt, va_list ap);
 static void waiting_add(http_t *h, http_conn_t *c);
 static void waiting_del(http_t *h, http_conn_t *c);
 static int auth_take(http_t *h);
@@ -218,6 +224,7 @@ http_start_handlers(const char *addr, const char *path,
     }
     opts[n] = (struct MHD_OptionItem) { MHD_OPTION_END, 0, NULL };
     h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
                                  MHD_OPTION_ARRAY, opts,
                                  MHD_OPTION_NOTIFY_CONNECTION,
                                  notify_connection, h,
@@ -784,6 +791,49 @@ sweep(void *arg)
     }
     pthread_mutex_unlock(&h->conn_lock);
     return NULL;
+}
+
+
+/* libmicrohttpd's messages (a connection reset, a bad request...) go to
+ * our log as warnings, at most HTTP_LOG_PER_MINUTE a minute: a flood of
+ * connections must not become a flood of log lines. */
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    http_t         *h = cls;
+    char            msg[512];
+    unsigned long   dropped = 0;
+    uint64_t        now = now_ms();
+    size_t          n;
+    int             show;
+
+    pthread_mutex_lock(&h->conn_lock);
+    if (now - h->log_window_ms >= 60000) {
+        dropped = h->log_dropped;
+        h->log_dropped = 0;
+        h->log_count = 0;
+        h->log_window_ms = now;
+    }
+    show = h->log_count < HTTP_LOG_PER_MINUTE;
+    if (show) {
+        h->log_count++;
+    } else {
+        h->log_dropped++;
+    }
+    pthread_mutex_unlock(&h->conn_lock);
+    if (dropped > 0) {
+        log_warn("libmicrohttpd: %lu more messages in the last minute not "
+                 "logged", dropped);
+    }
+    if (!show) {
+        return;
+    }
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) {
+        msg[--n] = '\0';
+    }
+    log_warn("libmicrohttpd: %s", msg);
 }
 
 

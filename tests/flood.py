@@ -29,7 +29,8 @@ with the exporter's counters, exactly:
     "unauthorized"} and {reason="auth_throttled"},
   - every wrong-password connection closed by the exporter after its 401,
 
-and both the refused and timed-out counters must have moved.
+and both the refused and timed-out counters must have moved; the log
+holds at most 10 of libmicrohttpd's messages a minute (plus a count).
 Prints one line per check and "flood: N passed, M failed".
 """
 
@@ -370,6 +371,10 @@ def run(ex, auth, check, T):
           "gwlog_http_connections_open %s"
           % after.get("gwlog_http_connections_open"))
     check("flood: the exporter is still running", ex.p.poll() is None)
+    with open(ex.errpath, "rb") as f:
+        mhd = sum(1 for line in f if b"libmicrohttpd" in line)
+    check("flood: libmicrohttpd's messages are rate-limited in the log",
+          mhd <= 2 * 11, "%d lines" % mhd)
 
 
 if __name__ == "__main__":
