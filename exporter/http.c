@@ -116,6 +116,7 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
     const char *type, char *body, size_t len, int must_free);
 static enum MHD_Result reply_close(struct MHD_Connection *conn,
     unsigned status, const char *text);
+static int has_body(struct MHD_Connection *conn);
 static int accepts_gzip(struct MHD_Connection *conn);
 static int parse_addr(const char *addr, struct sockaddr_storage *ss,
     int *v6, char *err, size_t errlen);
@@ -347,10 +348,14 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
         MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
                                   h->timeout);
         *state = &first_call;
-        return MHD_YES;
-    }
-    if (*upload_size != 0) {
-        *upload_size = 0;                   /* discard any body */
+        if (!has_body(conn)) {
+            return MHD_YES;                 /* answered on the next call */
+        }
+        /* No endpoint uses a request body: answer now.  libmicrohttpd
+         * then closes the connection without reading the body, so a body
+         * trickled byte by byte cannot hold a connection in a request. */
+    } else if (*upload_size != 0) {
+        *upload_size = 0;                   /* not reached: answered early */
         return MHD_YES;
     }
     if (h->web != NULL && !guard(h, conn, &ret)) {
@@ -658,6 +663,24 @@ reply(struct MHD_Connection *conn, unsigned status, const char *type,
     ret = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
+}
+
+
+/* Whether the request announces a body (Content-Length above 0, or a
+ * Transfer-Encoding). */
+static int
+has_body(struct MHD_Connection *conn)
+{
+    const char  *v;
+
+    v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                    MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (v != NULL) {
+        return 1;
+    }
+    v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                    MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return v != NULL && strspn(v, "0 \t") != strlen(v);
 }
 
 

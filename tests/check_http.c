@@ -1087,6 +1087,48 @@ START_TEST(test_header_deadline)
 END_TEST
 
 
+START_TEST(test_slow_body_answered_early)
+{
+    metrics_ctx_t    m;
+    http_t          *h;
+    struct pollfd    p;
+    char             buf[4096];
+    size_t           got = 0;
+    ssize_t          r;
+    int              fd, closed = 0, i;
+    static const char  req[] = "POST /metrics HTTP/1.1\r\nHost: x\r\n"
+                               "Content-Length: 100000\r\n\r\nab";
+
+    /* A body announced and trickled: the answer comes at once and the
+     * connection is closed, long before the 30 s timeout. */
+    ctx_init(&m, EXPOSITION, strlen(EXPOSITION));
+    h = start_limited(&m, 64, 30);
+    fd = connect_to(AF_INET, http_port(h));
+    send_all(fd, req, strlen(req));
+    for (i = 0; i < 50 && !closed; i++) {
+        p.fd = fd;
+        p.events = POLLIN;
+        if (poll(&p, 1, 100) == 1) {
+            r = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+            if (r > 0) {
+                got += (size_t) r;
+            } else {
+                closed = 1;                 /* EOF, or reset */
+            }
+        } else {
+            (void) send(fd, "c", 1, MSG_NOSIGNAL);
+        }
+    }
+    buf[got] = '\0';
+    ck_assert_msg(strncmp(buf, "HTTP/1.1 405", 12) == 0, "got \"%.40s\"",
+                  buf);
+    ck_assert_msg(closed, "the connection stayed open");
+    close(fd);
+    http_stop(h);
+}
+END_TEST
+
+
 Suite *
 http_suite(void)
 {
@@ -1115,6 +1157,7 @@ http_suite(void)
     tcase_set_timeout(tc, 30);          /* 2.5 s here */
     tcase_add_test(tc, test_evicts_oldest_waiting);
     tcase_add_test(tc, test_header_deadline);
+    tcase_add_test(tc, test_slow_body_answered_early);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("Addresses");
