@@ -104,6 +104,10 @@ struct http {
 };
 
 
+/* A request's state (the handler's *state): its header was seen, or it
+ * holds one of max_requests. */
+static int  request_seen, scrape_held;
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
     const char *url, const char *method, const char *version,
     const char *upload_data, size_t *upload_size, void **state);
@@ -317,7 +321,6 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_size, void **state)
 {
-    static int            first_call;
     static const char     page[] =
         "<!DOCTYPE html>\n<html><head><title>gwlog_exporter</title></head>\n"
         "<body><h1>gwlog_exporter</h1>\n"
@@ -347,7 +350,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
         }
         MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
                                   h->timeout);
-        *state = &first_call;
+        *state = &request_seen;
         if (!has_body(conn)) {
             return MHD_YES;                 /* answered on the next call */
         }
@@ -386,12 +389,15 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
                          (char *) "Too many concurrent scrapes\n",
                          strlen("Too many concurrent scrapes\n"), 0);
         }
+        if (h->max_requests > 0) {
+            /* Held until the response is sent (notify_completed()): at
+             * most max_requests bodies in memory, whatever the readers'
+             * speed. */
+            *state = &scrape_held;
+        }
         h->hs.metrics(h->hs.ctx, &body);
         if (h->hs.http_metrics) {
             write_metrics(h, &body);
-        }
-        if (h->max_requests > 0) {
-            atomic_fetch_sub(&h->in_flight, 1);
         }
         if (accepts_gzip(conn) && http_gzip(body.p, body.len, &gz) == 0) {
             buf_free(&body);
@@ -767,7 +773,10 @@ notify_completed(void *cls, struct MHD_Connection *conn, void **state,
     const union MHD_ConnectionInfo  *ci;
     http_t                          *h = cls;
 
-    (void) state;
+    if (*state == &scrape_held) {
+        atomic_fetch_sub(&h->in_flight, 1);
+        *state = NULL;
+    }
     if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED) {
         count(h, &h->st.timeout_request);
         return;

@@ -938,7 +938,8 @@ END_TEST
 /* A server with its own gwlog_http_* families, max_connections and
  * timeout (seconds). */
 static http_t *
-start_limited(metrics_ctx_t *m, unsigned max_connections, unsigned timeout)
+start_limited(metrics_ctx_t *m, unsigned max_connections, unsigned timeout,
+    unsigned max_requests)
 {
     http_handlers_t  hs;
     http_limits_t    lim;
@@ -952,6 +953,7 @@ start_limited(metrics_ctx_t *m, unsigned max_connections, unsigned timeout)
     memset(&lim, 0, sizeof(lim));
     lim.max_connections = max_connections;
     lim.timeout = timeout;
+    lim.max_requests = max_requests;
     h = http_start_handlers("127.0.0.1:0", "/metrics", &hs, &lim, err,
                             sizeof(err));
     ck_assert_msg(h != NULL, "http_start_handlers: %s", err);
@@ -1006,7 +1008,7 @@ START_TEST(test_evicts_oldest_waiting)
     int            fds[4], i;
 
     ctx_init(&m, EXPOSITION, strlen(EXPOSITION));
-    h = start_limited(&m, 4, 30);
+    h = start_limited(&m, 4, 30, 0);
     /* Four idle connections fill the limit, oldest first. */
     for (i = 0; i < 4; i++) {
         fds[i] = connect_to(AF_INET, http_port(h));
@@ -1048,7 +1050,7 @@ START_TEST(test_header_deadline)
     static const char  req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
 
     ctx_init(&m, EXPOSITION, strlen(EXPOSITION));
-    h = start_limited(&m, 64, 1);
+    h = start_limited(&m, 64, 1, 0);
 
     /* A slowloris client: a byte every 200 ms never ends its header, and
      * is closed after the 1 s timeout all the same. */
@@ -1102,7 +1104,7 @@ START_TEST(test_slow_body_answered_early)
     /* A body announced and trickled: the answer comes at once and the
      * connection is closed, long before the 30 s timeout. */
     ctx_init(&m, EXPOSITION, strlen(EXPOSITION));
-    h = start_limited(&m, 64, 30);
+    h = start_limited(&m, 64, 30, 0);
     fd = connect_to(AF_INET, http_port(h));
     send_all(fd, req, strlen(req));
     for (i = 0; i < 50 && !closed; i++) {
@@ -1125,6 +1127,46 @@ START_TEST(test_slow_body_answered_early)
     ck_assert_msg(closed, "the connection stayed open");
     close(fd);
     http_stop(h);
+}
+END_TEST
+
+
+/* --web.max-requests counts a scrape until its response is sent, so slow
+ * readers hold at most that many bodies in memory. */
+START_TEST(test_max_requests_until_sent)
+{
+    metrics_ctx_t  m;
+    http_t        *h;
+    resp_t         r;
+    char          *text;
+    int            fd, i, status = 0;
+    size_t         n = 24 * 1024 * 1024;  /* beyond the socket buffers */
+    static const char  req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    text = big_text(n);
+    ctx_init(&m, text, n);
+    h = start_limited(&m, 64, 30, 1);
+    fd = connect_to(AF_INET, http_port(h));
+    send_all(fd, req, strlen(req));
+    for (i = 0; i < 50 && ctx_calls(&m) == 0; i++) {
+        usleep(100000);
+    }
+    ck_assert_uint_eq(ctx_calls(&m), 1);
+    usleep(200000);
+    /* The first response is not read: a second scrape is refused. */
+    request(http_port(h), "GET", "/metrics", "", &r);
+    ck_assert_uint_eq(r.status, 503);
+    resp_free(&r);
+    close(fd);
+    for (i = 0; i < 50 && status != 200; i++) {
+        usleep(100000);
+        request(http_port(h), "GET", "/metrics", "", &r);
+        status = r.status;
+        resp_free(&r);
+    }
+    ck_assert_uint_eq(status, 200);
+    http_stop(h);
+    free(text);
 }
 END_TEST
 
@@ -1158,6 +1200,7 @@ http_suite(void)
     tcase_add_test(tc, test_evicts_oldest_waiting);
     tcase_add_test(tc, test_header_deadline);
     tcase_add_test(tc, test_slow_body_answered_early);
+    tcase_add_test(tc, test_max_requests_until_sent);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("Addresses");
