@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <yaml.h>
 
 #include "labels/hash.h"
@@ -18,7 +19,8 @@
 
 /* Successful (user, password) checks, by a salted hash of both. */
 static pthread_mutex_t  cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t         cache[CACHE_SLOTS];
+static uint64_t         cache[CACHE_SLOTS];    /* right passwords */
+static uint64_t         wrong[CACHE_SLOTS];    /* wrong ones */
 static uint64_t         cache_salt;
 
 
@@ -138,12 +140,43 @@ int
 webconfig_check_password(const webcfg_t *w, const char *user,
     const char *password)
 {
-    struct crypt_data  *cd;
-    const char         *hash = NULL, *out;
-    uint64_t            key;
-    size_t              i;
-    int                 ok;
+    char  *hash = NULL;
+    int    known, ok;
 
+    known = webconfig_password_known(w, user, password, &hash);
+    if (known >= 0) {
+        return known;
+    }
+    ok = webconfig_password_verify(user, hash, password);
+    free(hash);
+    return ok;
+}
+
+
+/* The key of user, hash and password in the caches: salted, so that it
+ * cannot be chosen from outside. */
+static uint64_t
+cache_key(const char *user, const char *hash, const char *password)
+{
+    if (cache_salt == 0) {
+        cache_salt = hash_mix((uint64_t) (uintptr_t) &cache_salt
+                              ^ (uint64_t) time(NULL)) | 1;
+    }
+    return hash_bytes(password, strlen(password),
+                      hash_bytes(hash, strlen(hash),
+                                 hash_bytes(user, strlen(user), cache_salt)));
+}
+
+
+int
+webconfig_password_known(const webcfg_t *w, const char *user,
+    const char *password, char **hash_out)
+{
+    const char  *hash = NULL;
+    uint64_t     key;
+    size_t       i;
+
+    *hash_out = NULL;
     for (i = 0; i < w->nusers; i++) {
         if (strcmp(w->users[i], user) == 0) {
             hash = w->hashes[i];
@@ -152,22 +185,32 @@ webconfig_check_password(const webcfg_t *w, const char *user,
     if (hash == NULL) {
         return 0;
     }
-
     pthread_mutex_lock(&cache_lock);
-    if (cache_salt == 0) {
-        cache_salt = hash_mix((uint64_t) (uintptr_t) &cd ^ (uint64_t) time(NULL))
-                     | 1;
-    }
-    key = hash_bytes(password, strlen(password),
-                     hash_bytes(hash, strlen(hash),
-                                hash_bytes(user, strlen(user), cache_salt)));
+    key = cache_key(user, hash, password);
     for (i = 0; i < CACHE_SLOTS; i++) {
         if (cache[i] == key) {
             pthread_mutex_unlock(&cache_lock);
             return 1;
         }
+        if (wrong[i] == key) {
+            pthread_mutex_unlock(&cache_lock);
+            return 0;
+        }
     }
     pthread_mutex_unlock(&cache_lock);
+    *hash_out = strdup(hash);
+    return *hash_out != NULL ? -1 : 0;
+}
+
+
+int
+webconfig_password_verify(const char *user, const char *hash,
+    const char *password)
+{
+    struct crypt_data  *cd;
+    const char         *out;
+    uint64_t            key;
+    int                 ok;
 
     cd = calloc(1, sizeof(*cd));
     if (cd == NULL) {
@@ -176,11 +219,14 @@ webconfig_check_password(const webcfg_t *w, const char *user,
     out = crypt_r(password, hash, cd);
     ok = out != NULL && out[0] != '*' && strcmp(out, hash) == 0;
     free(cd);
+    pthread_mutex_lock(&cache_lock);
+    key = cache_key(user, hash, password);
     if (ok) {
-        pthread_mutex_lock(&cache_lock);
         cache[key % CACHE_SLOTS] = key;
-        pthread_mutex_unlock(&cache_lock);
+    } else {
+        wrong[key % CACHE_SLOTS] = key;
     }
+    pthread_mutex_unlock(&cache_lock);
     return ok;
 }
 

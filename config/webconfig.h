@@ -70,4 +70,17 @@ const char *webconfig_priorities(const webcfg_t *w);
 int webconfig_check_password(const webcfg_t *w, const char *user,
     const char *password);
 
+/* webconfig_check_password() in two halves, so that a server can choose
+ * whether to spend a bcrypt.  The cheap half: 1 when the password is known
+ * right, 0 when it is wrong (no such user, or this wrong password
+ * remembered: the last 64 wrong ones are), -1 when only bcrypt can tell;
+ * then *hash is a copy of the user's hash, which the caller frees.  The
+ * costly half runs bcrypt and remembers the result either way; it needs
+ * no webcfg_t, so it can run without the lock that guards one.  Both are
+ * thread-safe. */
+int webconfig_password_known(const webcfg_t *w, const char *user,
+    const char *password, char **hash);
+int webconfig_password_verify(const char *user, const char *hash,
+    const char *password);
+
 #endif /* GWLOG_WEBCONFIG_H */

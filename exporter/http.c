@@ -1,13 +1,31 @@
-/* http.c - The HTTP endpoint: /metrics, a landing page, 404 and 405. */
+/* http.c - The HTTP endpoint: /metrics, a landing page, 404 and 405.
+ *
+ * Against connection floods (README "Hardening", HTTP limits): every
+ * connection is tracked from its opening (MHD_OPTION_NOTIFY_CONNECTION).
+ * One still waiting for a complete request header, because it has just
+ * opened or its previous response has been sent, is "waiting"; the waiting
+ * ones are kept in a list, oldest first.  A sweeper thread shuts down
+ * those waiting for longer than the timeout, however slowly they trickle
+ * bytes (slowloris); libmicrohttpd's own idle timeout applies inside a
+ * request only.  When a new connection makes more than max_connections,
+ * the oldest waiting one is shut down to make room (it was not being
+ * served), or the new one if none waits.  So idle and slow clients can
+ * neither hold every slot nor keep a scraper out.  Password checks that
+ * need bcrypt run one at a time, within a CPU budget; beyond it, 429. */
 
 #include "exporter/http.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
+#include <stddef.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,12 +38,43 @@
 #include "exporter/log.h"
 
 
-#define HTTP_CONNECTION_LIMIT   64
+#define HTTP_CONNECTION_LIMIT   1024
 #define HTTP_TIMEOUT_SECONDS    10
 #define HTTP_THREADS            2
+#define HTTP_EVICT_SLACK        64      /* libmicrohttpd's limit is ours
+                                         * plus this: connections being
+                                         * closed still count there */
+#define HTTP_SWEEP_MS           100
+#define HTTP_LOG_PER_MINUTE     10      /* libmicrohttpd's messages */
+#define HTTP_AUTH_SHARE         0.25    /* of one core, for bcrypt */
+#define HTTP_AUTH_BURST         0.5     /* seconds of bcrypt banked */
 
 #define HTTP_MEMORY_LIMIT       (16 * 1024)  /* request headers and more */
 #define HTTP_REALM              "gwlog_exporter"
+
+/* A connection, from its opening to its closing. */
+typedef struct http_conn_s  http_conn_t;
+
+struct http_conn_s {
+    http_conn_t         *prev, *next;   /* in waiting, when waiting */
+    uint64_t             since_ms;      /* waiting since (monotonic) */
+    int                  fd;
+    int                  waiting;
+};
+
+/* The server's own counters, written by gwlog_http_* families. */
+typedef struct {
+    uint64_t             accepted;
+    uint64_t             evicted;       /* waiting, shut for a newcomer */
+    uint64_t             refused;       /* newcomer shut: none waiting */
+    uint64_t             timeout_header;
+    uint64_t             timeout_request;
+    uint64_t             unauthorized;  /* 401 */
+    uint64_t             forbidden;     /* 403: client certificate */
+    uint64_t             throttled;     /* 429: bcrypt budget spent */
+    uint64_t             overload;      /* 503: max_requests */
+    uint64_t             open;
+} http_stats_t;
 
 struct http {
     struct MHD_Daemon   *daemon;
@@ -37,8 +86,27 @@ struct http {
     pthread_mutex_t      web_lock;      /* web and web_mtime */
     webcfg_t            *web;           /* owned; NULL: plain, no auth */
     struct timespec      web_mtime;
+
+    pthread_mutex_t      conn_lock;     /* everything below */
+    pthread_cond_t       conn_cond;     /* wakes the sweeper to stop */
+    http_conn_t         *waiting, *waiting_tail;    /* oldest first */
+    http_stats_t         st;
+    unsigned             max_connections;
+    unsigned             timeout;       /* seconds */
+    int                  stopping;
+    pthread_t            sweeper;
+    uint64_t             log_window_ms; /* libmicrohttpd's messages: */
+    unsigned             log_count;     /*   logged in this minute */
+    unsigned long        log_dropped;   /*   beyond HTTP_LOG_PER_MINUTE */
+    int                  auth_running;  /* a bcrypt under way */
+    double               auth_budget;   /* seconds of bcrypt allowed now */
+    uint64_t             auth_refill_ms;
 };
 
+
+/* A request's state (the handler's *state): its header was seen, or it
+ * holds one of max_requests. */
+static int  request_seen, scrape_held;
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
     const char *url, const char *method, const char *version,
@@ -50,9 +118,25 @@ static int guard(http_t *h, struct MHD_Connection *conn,
 static void web_refresh(http_t *h);
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
     const char *type, char *body, size_t len, int must_free);
+static enum MHD_Result reply_close(struct MHD_Connection *conn,
+    unsigned status, const char *text);
+static int has_body(struct MHD_Connection *conn);
 static int accepts_gzip(struct MHD_Connection *conn);
 static int parse_addr(const char *addr, struct sockaddr_storage *ss,
     int *v6, char *err, size_t errlen);
+static void notify_connection(void *cls, struct MHD_Connection *conn,
+    void **socket_context, enum MHD_ConnectionNotificationCode toe);
+static void notify_completed(void *cls, struct MHD_Connection *conn,
+    void **state, enum MHD_RequestTerminationCode toe);
+static void *sweep(void *arg);
+static void mhd_log(void *cls, const char *fmt, va_list ap);
+static void waiting_add(http_t *h, http_conn_t *c);
+static void waiting_del(http_t *h, http_conn_t *c);
+static int auth_take(http_t *h);
+static void auth_done(http_t *h, double seconds);
+static void count(http_t *h, uint64_t *counter);
+static uint64_t now_ms(void);
+static void write_metrics(http_t *h, buf_t *out);
 
 
 http_t *
@@ -92,6 +176,20 @@ http_start_handlers(const char *addr, const char *path,
     }
     h->hs = *hs;
     pthread_mutex_init(&h->web_lock, NULL);
+    pthread_mutex_init(&h->conn_lock, NULL);
+    {
+        pthread_condattr_t  ca;
+
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&h->conn_cond, &ca);
+        pthread_condattr_destroy(&ca);
+    }
+    h->max_connections = lim && lim->max_connections ? lim->max_connections
+                                                     : HTTP_CONNECTION_LIMIT;
+    h->timeout = lim && lim->timeout ? lim->timeout : HTTP_TIMEOUT_SECONDS;
+    h->auth_budget = HTTP_AUTH_BURST;
+    h->auth_refill_ms = now_ms();
     h->max_requests = lim ? lim->max_requests : 0;
     h->web = lim ? lim->web : NULL;
     if (h->web != NULL) {
@@ -101,17 +199,17 @@ http_start_handlers(const char *addr, const char *path,
             h->web_mtime = st.st_mtim;
         }
     }
-    flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    /* epoll: no FD_SETSIZE ceiling on the number of connections. */
+    flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (v6) {
         flags |= (v6 == 2) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
     }
     n = 0;
     opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_SOCK_ADDR, 0, &ss };
     opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_CONNECTION_LIMIT,
-        lim && lim->max_connections ? lim->max_connections
-                                    : HTTP_CONNECTION_LIMIT, NULL };
+        h->max_connections + HTTP_EVICT_SLACK, NULL };
     opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_CONNECTION_TIMEOUT,
-        lim && lim->timeout ? lim->timeout : HTTP_TIMEOUT_SECONDS, NULL };
+        h->timeout, NULL };
     opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         HTTP_MEMORY_LIMIT, NULL };
     opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_THREAD_POOL_SIZE,
@@ -131,20 +229,35 @@ http_start_handlers(const char *addr, const char *path,
     }
     opts[n] = (struct MHD_OptionItem) { MHD_OPTION_END, 0, NULL };
     h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
-                                 MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+                                 MHD_OPTION_ARRAY, opts,
+                                 MHD_OPTION_NOTIFY_CONNECTION,
+                                 notify_connection, h,
+                                 MHD_OPTION_NOTIFY_COMPLETED,
+                                 notify_completed, h, MHD_OPTION_END);
     if (h->daemon == NULL) {
         snprintf(err, errlen, "cannot listen on %s (address in use or not "
                  "available%s)", addr, h->web && h->web->tls
                  ? ", or the TLS certificate or key is not valid PEM" : "");
-        webconfig_free(h->web);
-        pthread_mutex_destroy(&h->web_lock);
-        free(h->path);
-        free(h);
-        return NULL;
+        goto err;
+    }
+    if (pthread_create(&h->sweeper, NULL, sweep, h) != 0) {
+        snprintf(err, errlen, "cannot start the connection sweeper thread");
+        MHD_stop_daemon(h->daemon);
+        goto err;
     }
     info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
     h->port = info ? info->port : 0;
     return h;
+
+err:
+    webconfig_free(h->web);
+    pthread_mutex_destroy(&h->web_lock);
+    pthread_mutex_destroy(&h->conn_lock);
+    pthread_cond_destroy(&h->conn_cond);
+    free(h->path);
+    free(h);
+    return NULL;
 }
 
 
@@ -161,9 +274,16 @@ http_stop(http_t *h)
     if (h == NULL) {
         return;
     }
-    MHD_stop_daemon(h->daemon);
+    pthread_mutex_lock(&h->conn_lock);
+    h->stopping = 1;
+    pthread_cond_signal(&h->conn_cond);
+    pthread_mutex_unlock(&h->conn_lock);
+    pthread_join(h->sweeper, NULL);
+    MHD_stop_daemon(h->daemon);             /* closes every connection */
     webconfig_free(h->web);
     pthread_mutex_destroy(&h->web_lock);
+    pthread_mutex_destroy(&h->conn_lock);
+    pthread_cond_destroy(&h->conn_cond);
     free(h->path);
     free(h);
 }
@@ -201,7 +321,6 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_size, void **state)
 {
-    static int            first_call;
     static const char     page[] =
         "<!DOCTYPE html>\n<html><head><title>gwlog_exporter</title></head>\n"
         "<body><h1>gwlog_exporter</h1>\n"
@@ -217,12 +336,29 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
     (void) version;
     (void) upload_data;
     if (*state == NULL) {
-        /* First call for this request: headers only. */
-        *state = &first_call;
-        return MHD_YES;
-    }
-    if (*upload_size != 0) {
-        *upload_size = 0;                   /* discard any body */
+        /* First call for this request: the header is complete.  The
+         * connection no longer waits; libmicrohttpd's idle timeout now
+         * guards the request (a client that stops reading, say). */
+        const union MHD_ConnectionInfo  *ci;
+
+        ci = MHD_get_connection_info(conn,
+                                     MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        if (ci != NULL && ci->socket_context != NULL) {
+            pthread_mutex_lock(&h->conn_lock);
+            waiting_del(h, ci->socket_context);
+            pthread_mutex_unlock(&h->conn_lock);
+        }
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  h->timeout);
+        *state = &request_seen;
+        if (!has_body(conn)) {
+            return MHD_YES;                 /* answered on the next call */
+        }
+        /* No endpoint uses a request body: answer now.  libmicrohttpd
+         * then closes the connection without reading the body, so a body
+         * trickled byte by byte cannot hold a connection in a request. */
+    } else if (*upload_size != 0) {
+        *upload_size = 0;                   /* not reached: answered early */
         return MHD_YES;
     }
     if (h->web != NULL && !guard(h, conn, &ret)) {
@@ -248,13 +384,20 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
             && atomic_fetch_add(&h->in_flight, 1) >= h->max_requests)
         {
             atomic_fetch_sub(&h->in_flight, 1);
+            count(h, &h->st.overload);
             return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
                          (char *) "Too many concurrent scrapes\n",
                          strlen("Too many concurrent scrapes\n"), 0);
         }
-        h->hs.metrics(h->hs.ctx, &body);
         if (h->max_requests > 0) {
-            atomic_fetch_sub(&h->in_flight, 1);
+            /* Held until the response is sent (notify_completed()): at
+             * most max_requests bodies in memory, whatever the readers'
+             * speed. */
+            *state = &scrape_held;
+        }
+        h->hs.metrics(h->hs.ctx, &body);
+        if (h->hs.http_metrics) {
+            write_metrics(h, &body);
         }
         if (accepts_gzip(conn) && http_gzip(body.p, body.len, &gz) == 0) {
             buf_free(&body);
@@ -305,16 +448,20 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 
 
 /* TLS client certificates and basic auth, per request.  Returns 1 to go
- * on, or 0 with the refusal queued and its result in *ret. */
+ * on, or 0 with the refusal queued and its result in *ret.  Refusals close
+ * the connection (a client guessing passwords must connect again). */
 static int
 guard(http_t *h, struct MHD_Connection *conn, enum MHD_Result *ret)
 {
     static const char                   denied[] = "Unauthorized\n";
+    static const char                   busy[] =
+        "Too many password checks, try again later\n";
     const union MHD_ConnectionInfo     *ci;
     const gnutls_datum_t               *peers;
     struct MHD_Response                *resp;
+    struct timespec                     t0, t1;
     unsigned                            npeers = 0, status = 1;
-    char                               *user, *pass = NULL;
+    char                               *user, *pass = NULL, *hash = NULL;
     int                                 present, verified, ok;
 
     web_refresh(h);
@@ -335,10 +482,9 @@ guard(http_t *h, struct MHD_Connection *conn, enum MHD_Result *ret)
                 && !verified))
         {
             pthread_mutex_unlock(&h->web_lock);
-            *ret = reply(conn, MHD_HTTP_FORBIDDEN, "text/plain",
-                         (char *) "A valid client certificate is required\n",
-                         strlen("A valid client certificate is required\n"),
-                         0);
+            count(h, &h->st.forbidden);
+            *ret = reply_close(conn, MHD_HTTP_FORBIDDEN,
+                       "A valid client certificate is required\n");
             return 0;
         }
     }
@@ -348,8 +494,31 @@ guard(http_t *h, struct MHD_Connection *conn, enum MHD_Result *ret)
     }
     user = MHD_basic_auth_get_username_password(conn, &pass);
     ok = user != NULL && pass != NULL
-         && webconfig_check_password(h->web, user, pass);
+         ? webconfig_password_known(h->web, user, pass, &hash) : 0;
     pthread_mutex_unlock(&h->web_lock);
+    if (ok < 0) {
+        /* Only bcrypt can tell: one at a time, within the budget. */
+        if (!auth_take(h)) {
+            free(hash);
+            MHD_free(user);
+            MHD_free(pass);
+            count(h, &h->st.throttled);
+            resp = MHD_create_response_from_buffer(strlen(busy),
+                       (void *) busy, MHD_RESPMEM_PERSISTENT);
+            MHD_add_response_header(resp, "Content-Type", "text/plain");
+            MHD_add_response_header(resp, "Retry-After", "1");
+            MHD_add_response_header(resp, "Connection", "close");
+            *ret = MHD_queue_response(conn, MHD_HTTP_TOO_MANY_REQUESTS, resp);
+            MHD_destroy_response(resp);
+            return 0;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        ok = webconfig_password_verify(user, hash, pass);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        auth_done(h, (double) (t1.tv_sec - t0.tv_sec)
+                     + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+        free(hash);
+    }
     if (user != NULL) {
         MHD_free(user);
     }
@@ -359,12 +528,49 @@ guard(http_t *h, struct MHD_Connection *conn, enum MHD_Result *ret)
     if (ok) {
         return 1;
     }
+    count(h, &h->st.unauthorized);
     resp = MHD_create_response_from_buffer(strlen(denied), (void *) denied,
                                            MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(resp, "Content-Type", "text/plain");
+    MHD_add_response_header(resp, "Connection", "close");
     *ret = MHD_queue_basic_auth_fail_response(conn, HTTP_REALM, resp);
     MHD_destroy_response(resp);
     return 0;
+}
+
+
+/* Whether a bcrypt may start now: none running and budget left.  The
+ * budget refills at HTTP_AUTH_SHARE seconds per second, up to
+ * HTTP_AUTH_BURST; auth_done() charges what the check took. */
+static int
+auth_take(http_t *h)
+{
+    uint64_t  now = now_ms();
+    int       ok;
+
+    pthread_mutex_lock(&h->conn_lock);
+    h->auth_budget += (double) (now - h->auth_refill_ms) / 1000
+                      * HTTP_AUTH_SHARE;
+    if (h->auth_budget > HTTP_AUTH_BURST) {
+        h->auth_budget = HTTP_AUTH_BURST;
+    }
+    h->auth_refill_ms = now;
+    ok = !h->auth_running && h->auth_budget > 0;
+    if (ok) {
+        h->auth_running = 1;
+    }
+    pthread_mutex_unlock(&h->conn_lock);
+    return ok;
+}
+
+
+static void
+auth_done(http_t *h, double seconds)
+{
+    pthread_mutex_lock(&h->conn_lock);
+    h->auth_budget -= seconds;
+    h->auth_running = 0;
+    pthread_mutex_unlock(&h->conn_lock);
 }
 
 
@@ -463,6 +669,328 @@ reply(struct MHD_Connection *conn, unsigned status, const char *type,
     ret = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
+}
+
+
+/* Whether the request announces a body (Content-Length above 0, or a
+ * Transfer-Encoding). */
+static int
+has_body(struct MHD_Connection *conn)
+{
+    const char  *v;
+
+    v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                    MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (v != NULL) {
+        return 1;
+    }
+    v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                    MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return v != NULL && strspn(v, "0 \t") != strlen(v);
+}
+
+
+/* A plain-text refusal after which the connection is closed. */
+static enum MHD_Result
+reply_close(struct MHD_Connection *conn, unsigned status, const char *text)
+{
+    struct MHD_Response  *resp;
+    enum MHD_Result       ret;
+
+    resp = MHD_create_response_from_buffer(strlen(text), (void *) text,
+                                           MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, "Content-Type", "text/plain");
+    MHD_add_response_header(resp, "Connection", "close");
+    ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+
+/* Connection tracking (see the top of this file).  libmicrohttpd calls
+ * this on its own threads when a connection opens and when it closes; it
+ * closes the socket only after the CLOSED call, so a descriptor in our
+ * records is still the connection's while conn_lock is held. */
+static void
+notify_connection(void *cls, struct MHD_Connection *conn,
+    void **socket_context, enum MHD_ConnectionNotificationCode toe)
+{
+    const union MHD_ConnectionInfo  *ci;
+    http_t                          *h = cls;
+    http_conn_t                     *c = *socket_context, *old;
+
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        if (c == NULL) {
+            return;
+        }
+        pthread_mutex_lock(&h->conn_lock);
+        waiting_del(h, c);
+        h->st.open--;
+        pthread_mutex_unlock(&h->conn_lock);
+        free(c);
+        *socket_context = NULL;
+        return;
+    }
+
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    c = calloc(1, sizeof(*c));
+    if (c == NULL || ci == NULL) {
+        free(c);
+        return;                 /* untracked: libmicrohttpd's timeout only */
+    }
+    c->fd = ci->connect_fd;
+    *socket_context = c;
+    /* Waiting for a header is timed by the sweeper, not libmicrohttpd
+     * (which would restart its clock at every byte). */
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0);
+    pthread_mutex_lock(&h->conn_lock);
+    h->st.accepted++;
+    h->st.open++;
+    if (h->st.open > h->max_connections) {
+        old = h->waiting;
+        if (old != NULL) {
+            shutdown(old->fd, SHUT_RDWR);
+            waiting_del(h, old);
+            h->st.evicted++;
+        } else {
+            /* Every other connection is in a request: refuse this one. */
+            shutdown(c->fd, SHUT_RDWR);
+            h->st.refused++;
+            pthread_mutex_unlock(&h->conn_lock);
+            return;
+        }
+    }
+    waiting_add(h, c);
+    pthread_mutex_unlock(&h->conn_lock);
+}
+
+
+/* A request ended.  A connection kept alive waits for its next header. */
+static void
+notify_completed(void *cls, struct MHD_Connection *conn, void **state,
+    enum MHD_RequestTerminationCode toe)
+{
+    const union MHD_ConnectionInfo  *ci;
+    http_t                          *h = cls;
+
+    if (*state == &scrape_held) {
+        atomic_fetch_sub(&h->in_flight, 1);
+        *state = NULL;
+    }
+    if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED) {
+        count(h, &h->st.timeout_request);
+        return;
+    }
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+        return;
+    }
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (ci == NULL || ci->socket_context == NULL) {
+        return;
+    }
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0);
+    pthread_mutex_lock(&h->conn_lock);
+    waiting_add(h, ci->socket_context);
+    pthread_mutex_unlock(&h->conn_lock);
+}
+
+
+/* The sweeper thread: shuts down connections waiting for a header for
+ * longer than the timeout, every HTTP_SWEEP_MS. */
+static void *
+sweep(void *arg)
+{
+    http_t           *h = arg;
+    http_conn_t      *c;
+    struct timespec   ts;
+    uint64_t          now, limit = (uint64_t) h->timeout * 1000;
+
+    pthread_mutex_lock(&h->conn_lock);
+    while (!h->stopping) {
+        now = now_ms();
+        while ((c = h->waiting) != NULL && now - c->since_ms >= limit) {
+            shutdown(c->fd, SHUT_RDWR);
+            waiting_del(h, c);
+            h->st.timeout_header++;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += HTTP_SWEEP_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&h->conn_cond, &h->conn_lock, &ts);
+    }
+    pthread_mutex_unlock(&h->conn_lock);
+    return NULL;
+}
+
+
+/* libmicrohttpd's messages (a connection reset, a bad request...) go to
+ * our log as warnings, at most HTTP_LOG_PER_MINUTE a minute: a flood of
+ * connections must not become a flood of log lines. */
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    http_t         *h = cls;
+    char            msg[512];
+    unsigned long   dropped = 0;
+    uint64_t        now = now_ms();
+    size_t          n;
+    int             show;
+
+    pthread_mutex_lock(&h->conn_lock);
+    if (now - h->log_window_ms >= 60000) {
+        dropped = h->log_dropped;
+        h->log_dropped = 0;
+        h->log_count = 0;
+        h->log_window_ms = now;
+    }
+    show = h->log_count < HTTP_LOG_PER_MINUTE;
+    if (show) {
+        h->log_count++;
+    } else {
+        h->log_dropped++;
+    }
+    pthread_mutex_unlock(&h->conn_lock);
+    if (dropped > 0) {
+        log_warn("libmicrohttpd: %lu more messages in the last minute not "
+                 "logged", dropped);
+    }
+    if (!show) {
+        return;
+    }
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) {
+        msg[--n] = '\0';
+    }
+    log_warn("libmicrohttpd: %s", msg);
+}
+
+
+/* Appends c to the waiting list (newest last).  conn_lock held. */
+static void
+waiting_add(http_t *h, http_conn_t *c)
+{
+    waiting_del(h, c);
+    c->since_ms = now_ms();
+    c->waiting = 1;
+    c->next = NULL;
+    c->prev = h->waiting_tail;
+    if (h->waiting_tail != NULL) {
+        h->waiting_tail->next = c;
+    } else {
+        h->waiting = c;
+    }
+    h->waiting_tail = c;
+}
+
+
+/* Takes c out of the waiting list, if there.  conn_lock held. */
+static void
+waiting_del(http_t *h, http_conn_t *c)
+{
+    if (!c->waiting) {
+        return;
+    }
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        h->waiting = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    } else {
+        h->waiting_tail = c->prev;
+    }
+    c->prev = c->next = NULL;
+    c->waiting = 0;
+}
+
+
+static void
+count(http_t *h, uint64_t *counter)
+{
+    pthread_mutex_lock(&h->conn_lock);
+    (*counter)++;
+    pthread_mutex_unlock(&h->conn_lock);
+}
+
+
+static uint64_t
+now_ms(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+
+/* The gwlog_http_* families, as selfstats.c writes its own: one table
+ * row per sample, families in order, HELP and TYPE before the first. */
+static void
+write_metrics(http_t *h, buf_t *out)
+{
+    static const struct {
+        const char   *name;
+        const char   *type;
+        const char   *help;
+        const char   *labels;       /* NULL: none */
+        size_t        offset;       /* in http_stats_t */
+    } rows[] = {
+        { "gwlog_http_connections_total", "counter",
+          "HTTP connections accepted.", NULL,
+          offsetof(http_stats_t, accepted) },
+        { "gwlog_http_connections_open", "gauge",
+          "HTTP connections open.", NULL, offsetof(http_stats_t, open) },
+        { "gwlog_http_connections_refused_total", "counter",
+          "HTTP connections closed unanswered to keep --web.max-connections: "
+          "the oldest one waiting for a request header (evicted), or the "
+          "new one when none was waiting (limit).", "reason=\"evicted\"",
+          offsetof(http_stats_t, evicted) },
+        { "gwlog_http_connections_refused_total", NULL, NULL,
+          "reason=\"limit\"", offsetof(http_stats_t, refused) },
+        { "gwlog_http_connections_timed_out_total", "counter",
+          "HTTP connections closed by --web.connection-timeout: no complete "
+          "request header in time (header), or idle inside a request "
+          "(request).", "phase=\"header\"",
+          offsetof(http_stats_t, timeout_header) },
+        { "gwlog_http_connections_timed_out_total", NULL, NULL,
+          "phase=\"request\"", offsetof(http_stats_t, timeout_request) },
+        { "gwlog_http_requests_refused_total", "counter",
+          "HTTP requests refused: wrong or missing password (unauthorized, "
+          "401), client certificate refused (forbidden, 403), password "
+          "checks over their CPU budget (auth_throttled, 429), beyond "
+          "--web.max-requests (too_many_scrapes, 503).",
+          "reason=\"unauthorized\"", offsetof(http_stats_t, unauthorized) },
+        { "gwlog_http_requests_refused_total", NULL, NULL,
+          "reason=\"forbidden\"", offsetof(http_stats_t, forbidden) },
+        { "gwlog_http_requests_refused_total", NULL, NULL,
+          "reason=\"auth_throttled\"", offsetof(http_stats_t, throttled) },
+        { "gwlog_http_requests_refused_total", NULL, NULL,
+          "reason=\"too_many_scrapes\"", offsetof(http_stats_t, overload) },
+    };
+    http_stats_t  st;
+    uint64_t      v;
+    size_t        i;
+
+    pthread_mutex_lock(&h->conn_lock);
+    st = h->st;
+    pthread_mutex_unlock(&h->conn_lock);
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        if (rows[i].help != NULL) {
+            expo_write_header(out, rows[i].name, rows[i].help, rows[i].type);
+        }
+        memcpy(&v, (const char *) &st + rows[i].offset, sizeof(v));
+        if (rows[i].labels != NULL) {
+            buf_printf(out, "%s{%s} %" PRIu64 "\n", rows[i].name,
+                       rows[i].labels, v);
+        } else {
+            buf_printf(out, "%s %" PRIu64 "\n", rows[i].name, v);
+        }
+    }
 }
 
 

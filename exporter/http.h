@@ -31,6 +31,8 @@ typedef struct {
     int             (*reload)(void *ctx, char *err, size_t errlen);
                                     /* POST /-/reload: 0 or -1; NULL: 403 */
     void             *ctx;          /* borrowed */
+    int               http_metrics; /* 1: append the server's own
+                                     * gwlog_http_* families to metrics */
 } http_handlers_t;
 
 
@@ -44,8 +46,13 @@ http_t *http_start(const char *addr, const char *path, http_metrics_fn fn,
 
 /* Limits and security of the server. */
 typedef struct {
-    unsigned          max_connections;  /* 0: 64 */
-    unsigned          timeout;          /* idle seconds per connection; 0: 10 */
+    unsigned          max_connections;  /* 0: 1024; beyond, the oldest
+                                         * connection waiting for a request
+                                         * header is closed */
+    unsigned          timeout;          /* seconds to send a request header
+                                         * (from the opening or the last
+                                         * response), and idle seconds in a
+                                         * request; 0: 10 */
     unsigned          max_requests;     /* scrapes at once; 0: no limit */
     webcfg_t         *web;              /* TLS and basic auth, or NULL;
                                          * owned by the server afterwards */

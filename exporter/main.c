@@ -7,12 +7,14 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,8 +105,10 @@ static const char  usage_text[] =
 "                             format (tls_server_config, basic_auth_users)\n"
 "  --web.max-requests=N       scrapes served at once, beyond: 503 (default\n"
 "                             40; 0: no limit)\n"
-"  --web.max-connections=N    connections at once (default 64)\n"
-"  --web.connection-timeout=S idle seconds before a connection is closed\n"
+"  --web.max-connections=N    connections at once (default 1024); beyond,\n"
+"                             the oldest one waiting for a request is closed\n"
+"  --web.connection-timeout=S seconds a connection may take to send a\n"
+"                             request header, and stay idle in a request\n"
 "                             (default 10)\n"
 "  --input.path=GLOB          file(s) to tail; repeatable; replaces the\n"
 "                             config's input paths\n"
@@ -163,6 +167,7 @@ static void scrape(void *ctx, buf_t *out);
 static void status(void *ctx, buf_t *html);
 static void write_exposition(app_t *a, buf_t *out);
 static int serve(app_t *a);
+static unsigned fit_connections(unsigned want, uint64_t files);
 static int test_lines(pipeline_t *pipe, const opts_t *o);
 static int parse_count(const char *s, int zero_ok, unsigned *out);
 static double now_unix(void);
@@ -418,7 +423,7 @@ parse_flags(int argc, char **argv, opts_t *o)
     o->listen_address = DEFAULT_LISTEN_ADDRESS;
     o->telemetry_path = DEFAULT_TELEMETRY_PATH;
     o->max_requests = 40;
-    o->max_connections = 64;
+    o->max_connections = 1024;
     o->conn_timeout = 10;
 
     while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
@@ -723,6 +728,39 @@ test_lines(pipeline_t *pipe, const opts_t *o)
 }
 
 
+/* Raises the soft limit on open files to the hard one, and returns how
+ * many connections fit beside the input files (max_open_files) and a
+ * reserve of 64 (state, CSVs, /proc, libraries), at most want; the HTTP
+ * server may hold a few more than its limit while closing (64). */
+static unsigned
+fit_connections(unsigned want, uint64_t files)
+{
+    struct rlimit  rl;
+    uint64_t       room;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return want;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            (void) getrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
+    if (rl.rlim_cur == RLIM_INFINITY
+        || rl.rlim_cur >= (uint64_t) want + files + 128)
+    {
+        return want;
+    }
+    room = rl.rlim_cur > files + 128 + 16 ? rl.rlim_cur - files - 128 : 16;
+    log_warn("--web.max-connections lowered from %u to %" PRIu64 ": the "
+             "open files limit is %" PRIu64 " (max_open_files %" PRIu64
+             "); raise LimitNOFILE", want, room, (uint64_t) rl.rlim_cur,
+             files);
+    return (unsigned) room;
+}
+
+
 /* Serves until SIGTERM or SIGINT; SIGHUP reloads the configuration.
  * Signals are blocked in every thread and taken here with sigwait(). */
 static int
@@ -748,9 +786,11 @@ serve(app_t *a)
     hs.ready = ready;
     hs.reload = a->o->lifecycle ? reload : NULL;
     hs.ctx = a;
+    hs.http_metrics = 1;
     memset(&lim, 0, sizeof(lim));
     lim.max_requests = a->o->max_requests;
-    lim.max_connections = a->o->max_connections;
+    lim.max_connections = fit_connections(a->o->max_connections,
+                                          a->cfg->tail.max_open_files);
     lim.timeout = a->o->conn_timeout;
     if (a->o->web_config != NULL) {
         lim.web = webconfig_load(a->o->web_config, err, sizeof(err));

@@ -173,6 +173,7 @@ dims_cache_suite(void)
     Suite  *s = suite_create("dims_cache");
     TCase  *tc = tcase_create("Core");
 
+    tcase_set_timeout(tc, 10);  /* slowest 0.21 s here, 0.6 s under ASan */
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_found_missing_pending);
     tcase_add_test(tc, test_lru_eviction);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <check.h>
@@ -931,6 +933,244 @@ START_TEST(test_concurrent_connections)
 END_TEST
 
 
+/* Flood */
+
+/* A server with its own gwlog_http_* families, max_connections and
+ * timeout (seconds). */
+static http_t *
+start_limited(metrics_ctx_t *m, unsigned max_connections, unsigned timeout,
+    unsigned max_requests)
+{
+    http_handlers_t  hs;
+    http_limits_t    lim;
+    char             err[256] = "";
+    http_t          *h;
+
+    memset(&hs, 0, sizeof(hs));
+    hs.metrics = metrics;
+    hs.ctx = m;
+    hs.http_metrics = 1;
+    memset(&lim, 0, sizeof(lim));
+    lim.max_connections = max_connections;
+    lim.timeout = timeout;
+    lim.max_requests = max_requests;
+    h = http_start_handlers("127.0.0.1:0", "/metrics", &hs, &lim, err,
+                            sizeof(err));
+    ck_assert_msg(h != NULL, "http_start_handlers: %s", err);
+    return h;
+}
+
+
+/* The value of sample "name" (with its labels) in a scrape. */
+static double
+sample(unsigned port, const char *name)
+{
+    resp_t       r;
+    const char  *p;
+    double       v = -1;
+    size_t       n = strlen(name);
+
+    request(port, "GET", "/metrics", "", &r);
+    ck_assert_uint_eq(r.status, 200);
+    for (p = r.body; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : p) {
+        if (strncmp(p, name, n) == 0 && p[n] == ' ') {
+            v = strtod(p + n + 1, NULL);
+            break;
+        }
+    }
+    resp_free(&r);
+    ck_assert_msg(v >= 0, "no sample %s", name);
+    return v;
+}
+
+
+/* 1 when the server has closed fd (EOF or reset) within ms, else 0. */
+static int
+closed_within(int fd, int ms)
+{
+    struct pollfd  p = { .fd = fd, .events = POLLIN };
+    char           c;
+    ssize_t        r;
+
+    if (poll(&p, 1, ms) <= 0) {
+        return 0;
+    }
+    r = recv(fd, &c, 1, MSG_DONTWAIT);
+    return r == 0 || (r < 0 && errno == ECONNRESET);
+}
+
+
+START_TEST(test_evicts_oldest_waiting)
+{
+    metrics_ctx_t  m;
+    http_t        *h;
+    resp_t         r;
+    int            fds[4], i;
+
+    ctx_init(&m, EXPOSITION, strlen(EXPOSITION));
+    h = start_limited(&m, 4, 30, 0);
+    /* Four idle connections fill the limit, oldest first. */
+    for (i = 0; i < 4; i++) {
+        fds[i] = connect_to(AF_INET, http_port(h));
+        usleep(100000);
+    }
+    /* A scrape is a fifth: the oldest idle one makes room. */
+    request(http_port(h), "GET", "/metrics", "", &r);
+    ck_assert_uint_eq(r.status, 200);
+    resp_free(&r);
+    ck_assert_msg(closed_within(fds[0], 5000), "the oldest idle connection "
+                  "was not closed");
+    for (i = 1; i < 4; i++) {
+        ck_assert_msg(!closed_within(fds[i], 0), "connection %d closed", i);
+    }
+    /* Three idle ones and this scrape: the limit, nobody evicted. */
+    ck_assert_double_eq(sample(http_port(h), "gwlog_http_connections_refused_"
+                               "total{reason=\"evicted\"}"), 1);
+    ck_assert_msg(!closed_within(fds[1], 200), "second oldest closed");
+    ck_assert_double_eq(sample(http_port(h), "gwlog_http_connections_total"),
+                        7);
+    ck_assert_double_eq(sample(http_port(h), "gwlog_http_connections_open"),
+                        4);
+    for (i = 0; i < 4; i++) {
+        close(fds[i]);
+    }
+    http_stop(h);
+}
+END_TEST
+
+
+START_TEST(test_header_deadline)
+{
+    metrics_ctx_t    m;
+    http_t          *h;
+    struct timespec  t0, t1;
+    double           dt;
+    char             buf[65536];
+    int              fd, keep, i, closed = 0;
+    static const char  req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    ctx_init(&m, EXPOSITION, strlen(EXPOSITION));
+    h = start_limited(&m, 64, 1, 0);
+
+    /* A slowloris client: a byte every 200 ms never ends its header, and
+     * is closed after the 1 s timeout all the same. */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    fd = connect_to(AF_INET, http_port(h));
+    send_all(fd, "GET /metrics HTTP/1.1\r\nX-Slow: ", 30);
+    for (i = 0; i < 40 && !closed; i++) {
+        closed = closed_within(fd, 200);
+        if (!closed && send(fd, "a", 1, MSG_NOSIGNAL) != 1) {
+            closed = 1;
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    dt = (double) (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    ck_assert_msg(closed && dt >= 0.9 && dt < 5, "slowloris closed %d after "
+                  "%.2f s", closed, dt);
+    close(fd);
+
+    /* A kept-alive connection waits for its next header under the same
+     * deadline, counted from its response. */
+    keep = connect_to(AF_INET, http_port(h));
+    send_all(keep, req, strlen(req));
+    usleep(300000);
+    ck_assert_int_gt(recv(keep, buf, sizeof(buf), MSG_DONTWAIT), 0);
+    ck_assert_msg(!closed_within(keep, 0), "closed at once");
+    ck_assert_msg(closed_within(keep, 5000), "the kept-alive connection was "
+                  "not closed");
+    close(keep);
+
+    ck_assert_double_eq(sample(http_port(h), "gwlog_http_connections_timed_"
+                               "out_total{phase=\"header\"}"), 2);
+    ck_assert_double_eq(sample(http_port(h), "gwlog_http_connections_open"),
+                        1);
+    http_stop(h);
+}
+END_TEST
+
+
+START_TEST(test_slow_body_answered_early)
+{
+    metrics_ctx_t    m;
+    http_t          *h;
+    struct pollfd    p;
+    char             buf[4096];
+    size_t           got = 0;
+    ssize_t          r;
+    int              fd, closed = 0, i;
+    static const char  req[] = "POST /metrics HTTP/1.1\r\nHost: x\r\n"
+                               "Content-Length: 100000\r\n\r\nab";
+
+    /* A body announced and trickled: the answer comes at once and the
+     * connection is closed, long before the 30 s timeout. */
+    ctx_init(&m, EXPOSITION, strlen(EXPOSITION));
+    h = start_limited(&m, 64, 30, 0);
+    fd = connect_to(AF_INET, http_port(h));
+    send_all(fd, req, strlen(req));
+    for (i = 0; i < 50 && !closed; i++) {
+        p.fd = fd;
+        p.events = POLLIN;
+        if (poll(&p, 1, 100) == 1) {
+            r = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+            if (r > 0) {
+                got += (size_t) r;
+            } else {
+                closed = 1;                 /* EOF, or reset */
+            }
+        } else {
+            (void) send(fd, "c", 1, MSG_NOSIGNAL);
+        }
+    }
+    buf[got] = '\0';
+    ck_assert_msg(strncmp(buf, "HTTP/1.1 405", 12) == 0, "got \"%.40s\"",
+                  buf);
+    ck_assert_msg(closed, "the connection stayed open");
+    close(fd);
+    http_stop(h);
+}
+END_TEST
+
+
+/* --web.max-requests counts a scrape until its response is sent, so slow
+ * readers hold at most that many bodies in memory. */
+START_TEST(test_max_requests_until_sent)
+{
+    metrics_ctx_t  m;
+    http_t        *h;
+    resp_t         r;
+    char          *text;
+    int            fd, i, status = 0;
+    size_t         n = 24 * 1024 * 1024;  /* beyond the socket buffers */
+    static const char  req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    text = big_text(n);
+    ctx_init(&m, text, n);
+    h = start_limited(&m, 64, 30, 1);
+    fd = connect_to(AF_INET, http_port(h));
+    send_all(fd, req, strlen(req));
+    for (i = 0; i < 50 && ctx_calls(&m) == 0; i++) {
+        usleep(100000);
+    }
+    ck_assert_uint_eq(ctx_calls(&m), 1);
+    usleep(200000);
+    /* The first response is not read: a second scrape is refused. */
+    request(http_port(h), "GET", "/metrics", "", &r);
+    ck_assert_uint_eq(r.status, 503);
+    resp_free(&r);
+    close(fd);
+    for (i = 0; i < 50 && status != 200; i++) {
+        usleep(100000);
+        request(http_port(h), "GET", "/metrics", "", &r);
+        status = r.status;
+        resp_free(&r);
+    }
+    ck_assert_uint_eq(status, 200);
+    http_stop(h);
+    free(text);
+}
+END_TEST
+
+
 Suite *
 http_suite(void)
 {
@@ -953,6 +1193,14 @@ http_suite(void)
     tcase_add_test(tc, test_empty_exposition);
     tcase_add_test(tc, test_keep_alive);
     tcase_add_test(tc, test_stop_null);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("Flood");
+    tcase_set_timeout(tc, 30);          /* 2.5 s here */
+    tcase_add_test(tc, test_evicts_oldest_waiting);
+    tcase_add_test(tc, test_header_deadline);
+    tcase_add_test(tc, test_slow_body_answered_early);
+    tcase_add_test(tc, test_max_requests_until_sent);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("Addresses");
