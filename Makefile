@@ -51,7 +51,7 @@ QUIET_CC = @printf '    %-6s %s\n' CC $@ 1>&2;
 QUIET_LD = @printf '    %-6s %s\n' LINK $@ 1>&2;
 endif
 
-.PHONY: all run test unit integration tailing operability web hostile rules e2e bench deps clean install dist redis \
+.PHONY: all run test unit integration tailing sequences operability web hostile rules e2e bench deps clean install dist redis \
         asan valgrind privilege fuzz fuzz-build
 
 all: $(BUILD)/gwlog_exporter $(BUILD)/loggen $(BUILD)/gwlog_dimload
@@ -119,7 +119,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/check_gwlog
-	@$(MAKE) --no-print-directory unit integration tailing operability web hostile rules e2e redis \
+	@$(MAKE) --no-print-directory unit integration tailing sequences operability web hostile rules e2e redis \
 	    asan privilege
 
 unit: $(BUILD)/check_gwlog
@@ -130,6 +130,11 @@ integration: all
 
 tailing: all
 	@python3 tests/tailing.py
+
+# Rotation sequences, crashes and downtime against the real logrotate and
+# SIGKILL (~4 min); `python3 tests/sequences.py NAME...` runs a few.
+sequences: all
+	@python3 tests/sequences.py
 
 # Redis dimension backend against real redis-server processes (~30 s).
 redis: all
