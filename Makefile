@@ -51,7 +51,8 @@ QUIET_CC = @printf '    %-6s %s\n' CC $@ 1>&2;
 QUIET_LD = @printf '    %-6s %s\n' LINK $@ 1>&2;
 endif
 
-.PHONY: all run test unit integration tailing operability web flood hostile hostile-state rules e2e \
+.PHONY: all run test unit integration tailing sequences operability web flood hostile hostile-state \
+        rules e2e \
         bench deps clean install dist redis \
         asan valgrind privilege fuzz fuzz-build
 
@@ -121,8 +122,8 @@ run: deps
 # Each suite runs in its own make, timed: "suite unit: 41 s" as it ends,
 # the total at the end, so that a suite growing slower is seen.  The first
 # failing suite stops the run, as before.
-TEST_SUITES := unit integration tailing operability web flood hostile hostile-state rules \
-               e2e redis asan privilege
+TEST_SUITES := unit integration tailing sequences operability web flood hostile hostile-state \
+               rules e2e redis asan privilege
 
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/check_gwlog
@@ -144,6 +145,11 @@ integration: all
 
 tailing: all
 	@python3 tests/tailing.py
+
+# Rotation sequences, crashes and downtime against the real logrotate and
+# SIGKILL (~4 min); `python3 tests/sequences.py NAME...` runs a few.
+sequences: all
+	@python3 tests/sequences.py
 
 # Redis dimension backend against real redis-server processes (~30 s).
 redis: all
