@@ -1,8 +1,10 @@
 # Makefile - builds gwlog_exporter, its tools and its tests.
 #
 #   make            build/gwlog_exporter, build/loggen, build/gwlog_dimload
-#   make run        install missing Debian packages, generate live logs, run
-#   make test       install missing Debian packages, unit + integration tests
+#   make run        install what running needs, generate live logs, run
+#   make test       install the test tools too, unit + integration tests
+#   make deb        build/deb/gwlog-exporter_VERSION_ARCH.deb (debhelper, lintian)
+#   make package    make deb, then install, run and purge it (tests/package.py)
 #   make bench      throughput of --one-shot against wc -l on the same file
 #   make asan       ASan + UBSan build in build-asan/, unit + integration tests
 #   make valgrind   memcheck on a --one-shot run and a short live run
@@ -14,11 +16,14 @@
 # never replaced by them.  V=1 shows the full compiler command lines.
 
 PKGS      := libmicrohttpd libpcre2-8 hiredis yaml-0.1 zlib gnutls
-DEB_PKGS  := build-essential pkg-config libmicrohttpd-dev libinotifytools0-dev \
-             libpcre2-dev libhiredis-dev check libyaml-dev zlib1g-dev \
-             libgnutls28-dev libcrypt-dev \
-             python3 curl openssl prometheus prometheus-alertmanager logrotate \
-             redis-server redis-tools chromium
+# Debian packages: RUN_PKGS build and run the exporter (make run),
+# TEST_PKGS are the servers and tools the tests add (make test).
+RUN_PKGS  := build-essential pkg-config libmicrohttpd-dev libinotifytools0-dev \
+             libpcre2-dev libhiredis-dev libyaml-dev zlib1g-dev \
+             libgnutls28-dev libcrypt-dev logrotate curl
+TEST_PKGS := check python3 openssl prometheus prometheus-alertmanager \
+             redis-server redis-tools chromium debhelper lintian
+DEB_PKGS  := $(RUN_PKGS) $(TEST_PKGS)
 BUILD     := build
 VERSION   := 0.1.0
 REVISION  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -52,6 +57,7 @@ QUIET_LD = @printf '    %-6s %s\n' LINK $@ 1>&2;
 endif
 
 .PHONY: all run test unit integration tailing operability web hostile rules e2e bench deps clean install dist redis \
+        deb package deps-run \
         asan valgrind privilege fuzz fuzz-build
 
 all: $(BUILD)/gwlog_exporter $(BUILD)/loggen $(BUILD)/gwlog_dimload
@@ -102,25 +108,34 @@ $(BUILD)/check_gwlog: $(TEST_OBJ) $(BUILD)/libgwlog.a
 	$(QUIET_LD)$(CC) $(REAL_LDFLAGS) -o $@ $^ $(PKG_LIBS) \
 	    $(shell pkg-config --libs check 2>/dev/null)
 
-# Installs the Debian packages that are missing (we run as root on Debian 12).
-deps:
-	@missing=$$(for p in $(DEB_PKGS); do \
+# Installs the Debian packages that are missing (we run as root on Debian
+# 12), with apt's own progress: a fresh machine downloads for minutes.
+# deps-run: what make run needs; deps: everything make test needs.
+define install_missing
+	@missing=$$(for p in $(1); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
 	  done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:" $$missing; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y --no-install-recommends $$missing; \
 	fi
+endef
 
-run: deps
+deps-run:
+	$(call install_missing,$(RUN_PKGS))
+
+deps:
+	$(call install_missing,$(DEB_PKGS))
+
+run: deps-run
 	@$(MAKE) --no-print-directory all
 	@tools/run.sh
 
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/check_gwlog
 	@$(MAKE) --no-print-directory unit integration tailing operability web hostile rules e2e redis \
-	    asan privilege
+	    asan privilege package
 
 unit: $(BUILD)/check_gwlog
 	@cd tests && ../$(BUILD)/check_gwlog
@@ -241,17 +256,47 @@ install: all
 	install -D -m 0755 $(BUILD)/gwlog_dimload $(DESTDIR)$(BINDIR)/gwlog_dimload
 	install -D -m 0644 config/gwlog_exporter.yml \
 	    $(DESTDIR)$(SYSCONFDIR)/gwlog_exporter/gwlog_exporter.yml
-	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+	install -D -m 0644 deploy/gwlog_exporter.default \
+	    $(DESTDIR)$(SYSCONFDIR)/default/gwlog_exporter
+	sed -e 's|/usr/bin/gwlog_exporter|$(BINDIR)/gwlog_exporter|g' \
 	    -e 's|/etc/gwlog_exporter|$(SYSCONFDIR)/gwlog_exporter|g' \
-	    -e 's|/usr/share/doc/gwlog_exporter|$(DOCDIR)|g' \
+	    -e 's|/etc/default/gwlog_exporter|$(SYSCONFDIR)/default/gwlog_exporter|g' \
 	    deploy/gwlog_exporter.service > $(BUILD)/gwlog_exporter.service
 	install -D -m 0644 $(BUILD)/gwlog_exporter.service \
 	    $(DESTDIR)$(UNITDIR)/gwlog_exporter.service
 	install -D -m 0644 deploy/gwlog_exporter.1 $(DESTDIR)$(MANDIR)/gwlog_exporter.1
+	install -D -m 0644 deploy/gwlog_dimload.1 $(DESTDIR)$(MANDIR)/gwlog_dimload.1
 	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	install -d $(DESTDIR)$(DATADIR)/alerts $(DESTDIR)$(DATADIR)/grafana
 	cp -R alerts/*.yml $(DESTDIR)$(DATADIR)/alerts/
 	cp -R grafana/dashboards grafana/provisioning $(DESTDIR)$(DATADIR)/grafana/
+
+# The Debian package: debian/ built with dpkg-buildpackage and debhelper
+# in a copy of the tree under build/deb/ (dpkg-buildpackage writes the
+# .deb next to the tree it builds), then checked with lintian, which must
+# report no error.  `make package` also installs it, runs it as its user
+# and purges it (tests/package.py).
+DEB_DIR  := $(BUILD)/deb
+DEB_FILE := $(DEB_DIR)/gwlog-exporter_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null).deb
+
+deb:
+	@for p in debhelper lintian; do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; apt-get update && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y --no-install-recommends $$missing; \
+	fi
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	git ls-files -z --cached --others --exclude-standard | \
+	    xargs -0 tar -cf - --ignore-failed-read | tar -xf - -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && DEB_BUILD_OPTIONS="nocheck parallel=2" \
+	    dpkg-buildpackage -b -us -uc
+	lintian --fail-on error --info $(DEB_DIR)/*.changes
+	@echo "$(DEB_FILE)"
+
+package: deb all
+	@python3 tests/package.py $(DEB_FILE)
 
 # A source tarball of the committed tree: build/gwlog_exporter-VERSION.tar.gz.
 dist:
