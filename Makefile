@@ -254,10 +254,15 @@ DOCDIR      = $(PREFIX)/share/doc/gwlog_exporter
 install: all
 	install -D -m 0755 $(BUILD)/gwlog_exporter $(DESTDIR)$(BINDIR)/gwlog_exporter
 	install -D -m 0755 $(BUILD)/gwlog_dimload $(DESTDIR)$(BINDIR)/gwlog_dimload
-	install -D -m 0644 config/gwlog_exporter.yml \
-	    $(DESTDIR)$(SYSCONFDIR)/gwlog_exporter/gwlog_exporter.yml
-	install -D -m 0644 deploy/gwlog_exporter.default \
-	    $(DESTDIR)$(SYSCONFDIR)/default/gwlog_exporter
+	@# An existing (perhaps edited) configuration is kept; the new one
+	@# goes beside it as .dist.
+	@for f in config/gwlog_exporter.yml:gwlog_exporter/gwlog_exporter.yml \
+	         deploy/gwlog_exporter.default:default/gwlog_exporter; do \
+	  src=$${f%%:*}; dst=$(DESTDIR)$(SYSCONFDIR)/$${f#*:}; \
+	  if [ -e $$dst ] && ! cmp -s $$src $$dst; then \
+	    echo "keeping $$dst; new version in $$dst.dist"; dst=$$dst.dist; fi; \
+	  install -D -m 0644 $$src $$dst; \
+	done
 	sed -e 's|/usr/bin/gwlog_exporter|$(BINDIR)/gwlog_exporter|g' \
 	    -e 's|/etc/gwlog_exporter|$(SYSCONFDIR)/gwlog_exporter|g' \
 	    -e 's|/etc/default/gwlog_exporter|$(SYSCONFDIR)/default/gwlog_exporter|g' \
