@@ -5,6 +5,7 @@
 #   make test       install the test tools too, unit + integration tests
 #   make deb        build/deb/gwlog-exporter_VERSION_ARCH.deb (debhelper, lintian)
 #   make package    make deb, then install, run and purge it (tests/package.py)
+#   make check-dashboards  grafana/dashboards against Grafana's schema (tsc)
 #   make bench      throughput of --one-shot against wc -l on the same file
 #   make asan       ASan + UBSan build in build-asan/, unit + integration tests
 #   make valgrind   memcheck on a --one-shot run and a short live run
@@ -57,7 +58,7 @@ QUIET_LD = @printf '    %-6s %s\n' LINK $@ 1>&2;
 endif
 
 .PHONY: all run test unit integration tailing operability web hostile rules e2e bench deps clean install dist redis \
-        deb package deps-run \
+        deb package deps-run check-dashboards \
         asan valgrind privilege fuzz fuzz-build
 
 all: $(BUILD)/gwlog_exporter $(BUILD)/loggen $(BUILD)/gwlog_dimload
@@ -135,7 +136,7 @@ run: deps-run
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/check_gwlog
 	@$(MAKE) --no-print-directory unit integration tailing operability web hostile rules e2e redis \
-	    asan privilege package
+	    asan privilege package check-dashboards
 
 unit: $(BUILD)/check_gwlog
 	@cd tests && ../$(BUILD)/check_gwlog
@@ -309,6 +310,24 @@ dist:
 	git archive --format=tar.gz --prefix=gwlog_exporter-$(VERSION)/ \
 	    -o $(BUILD)/gwlog_exporter-$(VERSION).tar.gz HEAD
 	@echo "$(BUILD)/gwlog_exporter-$(VERSION).tar.gz"
+
+# Every dashboard against Grafana's own schema: @grafana/schema and
+# typescript, pinned in grafana/schema-check/package-lock.json, installed
+# into grafana/schema-check/node_modules (npm ci) when missing; the
+# dashboards are regenerated first and must equal the committed JSON.
+check-dashboards:
+	@command -v npm >/dev/null || { apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; }
+	@cd grafana/schema-check && { [ -x node_modules/.bin/tsc ] || \
+	    npm ci --no-audit --no-fund; }
+	@rm -rf grafana/schema-check/build/dashboards
+	@mkdir -p grafana/schema-check/build/dashboards
+	@python3 grafana/gen_dashboards.py grafana/schema-check/build/dashboards
+	@diff -r grafana/schema-check/build/dashboards grafana/dashboards >/dev/null || { \
+	  echo "FAIL  grafana/dashboards differ from gen_dashboards.py's output"; exit 1; }
+	@python3 grafana/schema-check/gen_check.py
+	@cd grafana/schema-check && node_modules/.bin/tsc -p tsconfig.json && \
+	  echo "ok    every dashboard type-checks against @grafana/schema $$(node -p 'require("@grafana/schema/package.json").version')"
 
 operability: all
 	@python3 tests/operability.py
