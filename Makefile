@@ -1,8 +1,11 @@
 # Makefile - builds gwlog_exporter, its tools and its tests.
 #
 #   make            build/gwlog_exporter, build/loggen, build/gwlog_dimload
-#   make run        install missing Debian packages, generate live logs, run
-#   make test       install missing Debian packages, unit + integration tests
+#   make run        install what running needs, generate live logs, run
+#   make test       install the test tools too, unit + integration tests
+#   make deb        build/deb/gwlog-exporter_VERSION_ARCH.deb (debhelper, lintian)
+#   make package    make deb, then install, run and purge it (tests/package.py)
+#   make check-dashboards  grafana/dashboards against Grafana's schema (tsc)
 #   make bench      throughput of --one-shot against wc -l on the same file
 #   make asan       ASan + UBSan build in build-asan/, unit + integration tests
 #   make valgrind   memcheck on a --one-shot run and a short live run
@@ -14,11 +17,14 @@
 # never replaced by them.  V=1 shows the full compiler command lines.
 
 PKGS      := libmicrohttpd libpcre2-8 hiredis yaml-0.1 zlib gnutls
-DEB_PKGS  := build-essential pkg-config libmicrohttpd-dev libinotifytools0-dev \
-             libpcre2-dev libhiredis-dev check libyaml-dev zlib1g-dev \
-             libgnutls28-dev libcrypt-dev \
-             python3 curl openssl prometheus prometheus-alertmanager logrotate \
-             redis-server redis-tools chromium
+# Debian packages: RUN_PKGS build and run the exporter (make run),
+# TEST_PKGS are the servers and tools the tests add (make test).
+RUN_PKGS  := build-essential pkg-config libmicrohttpd-dev libinotifytools0-dev \
+             libpcre2-dev libhiredis-dev libyaml-dev zlib1g-dev \
+             libgnutls28-dev libcrypt-dev logrotate curl
+TEST_PKGS := check python3 openssl prometheus prometheus-alertmanager \
+             redis-server redis-tools chromium debhelper lintian
+DEB_PKGS  := $(RUN_PKGS) $(TEST_PKGS)
 BUILD     := build
 VERSION   := 0.1.0
 REVISION  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -52,8 +58,7 @@ QUIET_LD = @printf '    %-6s %s\n' LINK $@ 1>&2;
 endif
 
 .PHONY: all run test unit integration tailing sequences operability web flood hostile hostile-state \
-        rules e2e \
-        bench deps clean install dist redis \
+        rules e2e bench deps clean install dist redis deb package deps-run check-dashboards \
         asan valgrind privilege fuzz fuzz-build
 
 all: $(BUILD)/gwlog_exporter $(BUILD)/loggen $(BUILD)/gwlog_dimload
@@ -104,18 +109,27 @@ $(BUILD)/check_gwlog: $(TEST_OBJ) $(BUILD)/libgwlog.a
 	$(QUIET_LD)$(CC) $(REAL_LDFLAGS) -o $@ $^ $(PKG_LIBS) \
 	    $(shell pkg-config --libs check 2>/dev/null)
 
-# Installs the Debian packages that are missing (we run as root on Debian 12).
-deps:
-	@missing=$$(for p in $(DEB_PKGS); do \
+# Installs the Debian packages that are missing (we run as root on Debian
+# 12), with apt's own progress: a fresh machine downloads for minutes.
+# deps-run: what make run needs; deps: everything make test needs.
+define install_missing
+	@missing=$$(for p in $(1); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
 	  done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:" $$missing; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y --no-install-recommends $$missing; \
 	fi
+endef
 
-run: deps
+deps-run:
+	$(call install_missing,$(RUN_PKGS))
+
+deps:
+	$(call install_missing,$(DEB_PKGS))
+
+run: deps-run
 	@$(MAKE) --no-print-directory all
 	@tools/run.sh
 
@@ -123,7 +137,7 @@ run: deps
 # the total at the end, so that a suite growing slower is seen.  The first
 # failing suite stops the run, as before.
 TEST_SUITES := unit integration tailing sequences operability web flood hostile hostile-state \
-               rules e2e redis asan privilege
+               rules check-dashboards e2e redis package asan privilege
 
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/check_gwlog
@@ -262,19 +276,54 @@ DOCDIR      = $(PREFIX)/share/doc/gwlog_exporter
 install: all
 	install -D -m 0755 $(BUILD)/gwlog_exporter $(DESTDIR)$(BINDIR)/gwlog_exporter
 	install -D -m 0755 $(BUILD)/gwlog_dimload $(DESTDIR)$(BINDIR)/gwlog_dimload
-	install -D -m 0644 config/gwlog_exporter.yml \
-	    $(DESTDIR)$(SYSCONFDIR)/gwlog_exporter/gwlog_exporter.yml
-	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+	@# An existing (perhaps edited) configuration is kept; the new one
+	@# goes beside it as .dist.
+	@for f in config/gwlog_exporter.yml:gwlog_exporter/gwlog_exporter.yml \
+	         deploy/gwlog_exporter.default:default/gwlog_exporter; do \
+	  src=$${f%%:*}; dst=$(DESTDIR)$(SYSCONFDIR)/$${f#*:}; \
+	  if [ -e $$dst ] && ! cmp -s $$src $$dst; then \
+	    echo "keeping $$dst; new version in $$dst.dist"; dst=$$dst.dist; fi; \
+	  install -D -m 0644 $$src $$dst; \
+	done
+	sed -e 's|/usr/bin/gwlog_exporter|$(BINDIR)/gwlog_exporter|g' \
 	    -e 's|/etc/gwlog_exporter|$(SYSCONFDIR)/gwlog_exporter|g' \
-	    -e 's|/usr/share/doc/gwlog_exporter|$(DOCDIR)|g' \
+	    -e 's|/etc/default/gwlog_exporter|$(SYSCONFDIR)/default/gwlog_exporter|g' \
 	    deploy/gwlog_exporter.service > $(BUILD)/gwlog_exporter.service
 	install -D -m 0644 $(BUILD)/gwlog_exporter.service \
 	    $(DESTDIR)$(UNITDIR)/gwlog_exporter.service
 	install -D -m 0644 deploy/gwlog_exporter.1 $(DESTDIR)$(MANDIR)/gwlog_exporter.1
+	install -D -m 0644 deploy/gwlog_dimload.1 $(DESTDIR)$(MANDIR)/gwlog_dimload.1
 	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	install -d $(DESTDIR)$(DATADIR)/alerts $(DESTDIR)$(DATADIR)/grafana
 	cp -R alerts/*.yml $(DESTDIR)$(DATADIR)/alerts/
 	cp -R grafana/dashboards grafana/provisioning $(DESTDIR)$(DATADIR)/grafana/
+
+# The Debian package: debian/ built with dpkg-buildpackage and debhelper
+# in a copy of the tree under build/deb/ (dpkg-buildpackage writes the
+# .deb next to the tree it builds), then checked with lintian, which must
+# report no error.  `make package` also installs it, runs it as its user
+# and purges it (tests/package.py).
+DEB_DIR  := $(BUILD)/deb
+DEB_FILE := $(DEB_DIR)/gwlog-exporter_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null).deb
+
+deb:
+	@for p in debhelper lintian; do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; apt-get update && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y --no-install-recommends $$missing; \
+	fi
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	git ls-files -z --cached --others --exclude-standard | \
+	    xargs -0 tar -cf - --ignore-failed-read | tar -xf - -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && DEB_BUILD_OPTIONS="nocheck parallel=2" \
+	    dpkg-buildpackage -b -us -uc
+	lintian --fail-on error --info $(DEB_DIR)/*.changes
+	@echo "$(DEB_FILE)"
+
+package: deb all
+	@python3 tests/package.py $(DEB_FILE)
 
 # A source tarball of the committed tree: build/gwlog_exporter-VERSION.tar.gz.
 dist:
@@ -282,6 +331,24 @@ dist:
 	git archive --format=tar.gz --prefix=gwlog_exporter-$(VERSION)/ \
 	    -o $(BUILD)/gwlog_exporter-$(VERSION).tar.gz HEAD
 	@echo "$(BUILD)/gwlog_exporter-$(VERSION).tar.gz"
+
+# Every dashboard against Grafana's own schema: @grafana/schema and
+# typescript, pinned in grafana/schema-check/package-lock.json, installed
+# into grafana/schema-check/node_modules (npm ci) when missing; the
+# dashboards are regenerated first and must equal the committed JSON.
+check-dashboards:
+	@command -v npm >/dev/null || { apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; }
+	@cd grafana/schema-check && { [ -x node_modules/.bin/tsc ] || \
+	    npm ci --no-audit --no-fund; }
+	@rm -rf grafana/schema-check/build/dashboards
+	@mkdir -p grafana/schema-check/build/dashboards
+	@python3 grafana/gen_dashboards.py grafana/schema-check/build/dashboards
+	@diff -r grafana/schema-check/build/dashboards grafana/dashboards >/dev/null || { \
+	  echo "FAIL  grafana/dashboards differ from gen_dashboards.py's output"; exit 1; }
+	@python3 grafana/schema-check/gen_check.py
+	@cd grafana/schema-check && node_modules/.bin/tsc -p tsconfig.json && \
+	  echo "ok    every dashboard type-checks against @grafana/schema $$(node -p 'require("@grafana/schema/package.json").version')"
 
 operability: all
 	@python3 tests/operability.py

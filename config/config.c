@@ -427,6 +427,8 @@ static const cfg_cmd_t cfg_metric_cmds[] = {
       offsetof(cfg_metric_t, type), 0, 0, cfg_metric_types },
     { "labels", cfg_set_labels, 0, 0, 0, 0, NULL },
     { "when", cfg_set_cond_ptr, 0, offsetof(cfg_metric_t, when), 0, 0, NULL },
+    { "zero_unmatched", cfg_set_bool, 0,
+      offsetof(cfg_metric_t, zero_unmatched), 0, 0, NULL },
     { "value", cfg_set_value, 0, 0, 0, 0, NULL },
     { "buckets", cfg_set_buckets, 0, 0, 0, 0, NULL },
     { "series_ttl", cfg_set_duration, 0,
@@ -663,6 +665,7 @@ config_metric_equal(const cfg_metric_t *a, const cfg_metric_t *b)
         || !cfg_strs_equal(a->label_sources, a->nlabels, b->label_sources,
                            b->nlabels)
         || !cfg_cond_equal(a->when, b->when)
+        || a->zero_unmatched != b->zero_unmatched
         || !cfg_str_equal(a->value_field, b->value_field)
         || a->scale != b->scale || a->nbuckets != b->nbuckets
         || a->max_series != b->max_series

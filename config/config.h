@@ -174,6 +174,8 @@ typedef struct {
     char             **label_sources;   /* variable per label */
     size_t             nlabels;
     cfg_cond_t        *when;            /* NULL: every line */
+    int                zero_unmatched;  /* a line "when" rejects still
+                                         * creates its series, at 0 */
     char              *value_field;     /* histogram only */
     double             scale;           /* histogram only, default 1 */
     double            *buckets;         /* histogram only, ascending */

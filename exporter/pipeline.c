@@ -70,6 +70,7 @@ typedef struct {
     int                  labels[MAX_LABELS];
     size_t               nlabels;
     cond_t              *when;
+    int                  zero_unmatched; /* "when" false: create at 0 */
     int                  value;         /* histogram: variable, else -1 */
     uint32_t             value_err_id;
     uint32_t             cut_id;        /* gwlog_label_values_truncated */
@@ -110,7 +111,9 @@ typedef struct {
     strv_t               labels[MAX_LABELS];
 } famline_t;
 
-enum { FL_SKIP = 0, FL_VALUE_ERR, FL_COUNT };
+/* FL_ZERO: "when" does not hold but the family has zero_unmatched: the
+ * series of the line's labels is created (at 0), nothing is added. */
+enum { FL_SKIP = 0, FL_VALUE_ERR, FL_COUNT, FL_ZERO };
 
 struct pipeline {
     const cfg_t         *cfg;           /* not owned */
@@ -673,7 +676,7 @@ process(pipeline_t *p, size_t input, const char *line, size_t len, FILE *ex)
     uint32_t   id;
     size_t     i, k, cut;
     double     x;
-    int        rc;
+    int        rc, zero;
 
     p->gen++;
     if (p->gen == 0) {
@@ -763,14 +766,19 @@ process(pipeline_t *p, size_t input, const char *line, size_t len, FILE *ex)
 
         f = &p->fams[i];
         fl->what = FL_SKIP;
+        zero = 0;
         if (f->when != NULL && !cond_eval(f->when, var_get, p)) {
             if (ex != NULL) {
-                fprintf(ex, "  %s: not counted (\"when\" does not hold)\n",
-                        p->cfg->metrics[i].name);
+                fprintf(ex, "  %s: not counted (\"when\" does not hold)%s\n",
+                        p->cfg->metrics[i].name, f->zero_unmatched
+                        ? "; its series is created at 0" : "");
             }
-            continue;
+            if (!f->zero_unmatched) {
+                continue;
+            }
+            zero = 1;
         }
-        if (f->value >= 0
+        if (!zero && f->value >= 0
             && !(var_get(p, f->value, &v) && value_number(v, &x)))
         {
             if (ex != NULL) {
@@ -796,6 +804,12 @@ process(pipeline_t *p, size_t input, const char *line, size_t len, FILE *ex)
                 cut++;
             }
         }
+        if (zero) {
+            if (ex == NULL) {
+                fl->what = FL_ZERO;
+            }
+            continue;
+        }
         if (ex != NULL) {
             explain_series(p, i, labels, f->value >= 0, x, ex);
             continue;
@@ -820,6 +834,15 @@ process(pipeline_t *p, size_t input, const char *line, size_t len, FILE *ex)
         f = &p->fams[i];
         if (fl->what == FL_VALUE_ERR) {
             store_add(p->f_value_errors, f->value_err_id, 1);
+        }
+        if (fl->what == FL_ZERO) {
+            /* Never into __overflow__: that would count an increment. */
+            if (f->max_series == 0
+                || store_family_size(f->fam) < f->max_series)
+            {
+                (void) series_id(f, fl->labels);
+            }
+            continue;
         }
         if (fl->what != FL_COUNT) {
             continue;
@@ -1133,6 +1156,7 @@ compile_metrics(pipeline_t *p, char *err, size_t errlen)
                 return -1;
             }
         }
+        f->zero_unmatched = m->zero_unmatched;
         if (m->when != NULL) {
             f->when = cond_compile(m->when, var_resolve, p, msg, sizeof(msg));
             if (f->when == NULL) {

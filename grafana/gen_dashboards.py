@@ -1,7 +1,14 @@
 #!/usr/bin/env python3
 """gen_dashboards.py - writes grafana/dashboards/*.json (provisionable Grafana
-dashboards, schemaVersion 37) from the panel lists below.  Edit here, run
-`python3 grafana/gen_dashboards.py`, commit both.
+dashboards, schemaVersion 39) from the panel lists below.  Edit here, run
+`python3 grafana/gen_dashboards.py`, commit both; `make check-dashboards`
+type-checks the result against Grafana's own schema (@grafana/schema).
+
+Conventions: time series panels ask for range queries only, stat and table
+panels for instant queries only (tables in "table" format); every stat has
+thresholds; latencies are in seconds everywhere; the job is a variable
+($job, default "gwlog": the job_name of the scrape config), never written
+into a query.
 
 Every dashboard has a `datasource` variable; dashboards tagged
 `gwlog-global` query the global Prometheus (federated aggregates, the seed's
@@ -12,8 +19,11 @@ Prometheus and requires data.
 
 import json
 import os
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# grafana/dashboards, or the directory given (make check-dashboards).
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "dashboards")
 DS = {"type": "prometheus", "uid": "${datasource}"}
 DEDUP = "max without (instance, job, replica)"   # see alerts/global.rules.yml
 
@@ -21,12 +31,12 @@ DEDUP = "max without (instance, job, replica)"   # see alerts/global.rules.yml
 def ds_var(regex):
     return {"name": "datasource", "label": "Data source", "type": "datasource",
             "query": "prometheus", "regex": regex, "hide": 0, "refresh": 1,
-            "current": {}, "options": []}
+            "current": {"text": "", "value": ""}, "options": []}
 
 
 def query_var(name, q, label=None, all_=False, multi=False):
     v = {"name": name, "label": label or name, "type": "query",
-         "datasource": DS, "definition": q,
+         "datasource": DS,
          "query": {"query": q, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
          "refresh": 2, "sort": 1, "hide": 0, "multi": multi,
          "includeAll": all_, "options": [], "regex": ""}
@@ -34,41 +44,94 @@ def query_var(name, q, label=None, all_=False, multi=False):
         v["allValue"] = ".*"
         v["current"] = {"selected": True, "text": ["All"], "value": ["$__all"]}
     else:
-        v["current"] = {}
+        v["current"] = {"text": "", "value": ""}     # the first value
     return v
 
 
 REGION = query_var("region", "label_values(namespace_product_gw_http_req, region)",
                    "Region", all_=True, multi=True)
+PRODUCTS = query_var("product",
+                     'label_values(namespace_product_gw_http_req{region=~"$region"}, product)',
+                     "Product", all_=True, multi=True)
 PRODUCT = query_var("product",
                     'label_values(namespace_product_gw_http_req{region=~"$region"}, product)',
                     "Product")
 API = query_var("api",
                 'label_values(namespace_api_gw_http_req{region=~"$region", product="$product"}, api)',
                 "API")
-INSTANCE = query_var("instance", 'label_values(gwlog_build_info{job="gwlog"}, instance)',
+# A tenant regex (textbox): ".*" all, "1098373503|42" two tenants.
+UID = {"name": "uid", "label": "Tenant (uid regex)", "type": "textbox",
+       "query": ".*", "hide": 0,
+       "current": {"selected": False, "text": ".*", "value": ".*"},
+       "options": [{"selected": True, "text": ".*", "value": ".*"}]}
+# The exporters' scrape job: default "gwlog", the job_name of
+# alerts/README's scrape config; pick another where yours differs.
+JOB = query_var("job", "label_values(gwlog_build_info, job)", "Job")
+JOB["current"] = {"selected": True, "text": "gwlog", "value": "gwlog"}
+INSTANCE = query_var("instance", 'label_values(gwlog_build_info{job="$job"}, instance)',
                      "Exporter", all_=True, multi=True)
 
 
+GREEN = [{"color": "green", "value": None}]
+
+
+def steps(*pairs, base="green"):
+    """Threshold steps: base colour, then (value, colour) pairs."""
+    return [{"color": base, "value": None}] + \
+        [{"color": c, "value": v} for v, c in pairs]
+
+
 def panel(title, exprs, unit="short", kind="timeseries", w=12, h=8,
-          description=""):
-    """exprs: [(expr, legendFormat)]"""
+          description="", thresholds=None, decimals=None):
+    """exprs: [(expr, legendFormat)].  thresholds: threshold steps (stat
+    panels must give them; the others default to one green step)."""
+    if kind == "stat" and thresholds is None:
+        raise ValueError("stat panel %r without thresholds" % title)
+    defaults = {"unit": unit,
+                "thresholds": {"mode": "absolute",
+                               "steps": thresholds or GREEN}}
+    if decimals is not None:
+        defaults["decimals"] = decimals
+    if kind == "stat":
+        defaults["color"] = {"mode": "thresholds"}
+    if kind == "table":
+        defaults["custom"] = {"align": "auto", "cellOptions": {"type": "auto"},
+                              "inspect": False}
+    targets = []
+    for i, (e, lf) in enumerate(exprs):
+        t = {"refId": chr(ord("A") + i), "datasource": DS, "expr": e,
+             "legendFormat": lf, "editorMode": "code"}
+        if kind == "timeseries":
+            t["range"], t["instant"] = True, False
+        else:
+            t["range"], t["instant"] = False, True
+        if kind == "table":
+            t["format"] = "table"
+        targets.append(t)
     p = {"type": kind, "title": title, "description": description,
          "datasource": DS,
-         "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
-         "targets": [{"refId": chr(ord("A") + i), "datasource": DS, "expr": e,
-                      "legendFormat": lf, "range": True,
-                      "instant": kind in ("table", "stat")}
-                     for i, (e, lf) in enumerate(exprs)],
+         "fieldConfig": {"defaults": defaults, "overrides": []},
+         "targets": targets,
          "gridPos": {"w": w, "h": h}}
     if kind == "timeseries":
         p["options"] = {"legend": {"displayMode": "table", "placement": "bottom",
+                                   "showLegend": True,
                                    "calcs": ["lastNotNull", "max"]},
                         "tooltip": {"mode": "multi", "sort": "desc"}}
     elif kind == "stat":
         p["options"] = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "",
                                           "values": False},
-                        "colorMode": "value", "graphMode": "area"}
+                        "orientation": "auto", "textMode": "auto",
+                        "colorMode": "value", "graphMode": "none",
+                        "justifyMode": "auto", "wideLayout": True,
+                        "showPercentChange": False,
+                        "percentChangeColorMode": "standard"}
+    elif kind == "table":
+        p["options"] = {"showHeader": True, "frameIndex": 0,
+                        "cellHeight": "sm"}
+        # One row per series: drop the Time column of the instant query.
+        p["transformations"] = [{"id": "organize", "options": {
+            "excludeByName": {"Time": True, "Value": True, "__name__": True}}}]
     return p
 
 
@@ -86,11 +149,13 @@ def dashboard(uid, title, tags, variables, panels, description):
     return {
         "uid": uid, "title": title, "description": description,
         "tags": ["gwlog"] + tags, "timezone": "browser", "editable": True,
-        "graphTooltip": 1, "schemaVersion": 37, "version": 1,
+        "graphTooltip": 1, "schemaVersion": 39, "version": 1,
         "refresh": "30s", "time": {"from": "now-6h", "to": "now"},
         "timepicker": {}, "fiscalYearStartMonth": 0, "liveNow": False,
         "links": [{"title": "gwlog dashboards", "type": "dashboards",
-                   "tags": ["gwlog"], "asDropdown": True}],
+                   "tags": ["gwlog"], "asDropdown": True, "icon": "external link",
+                   "includeVars": True, "keepTime": True, "targetBlank": False,
+                   "tooltip": "", "url": ""}],
         "annotations": {"list": [{
             "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"},
             "enable": True, "hide": True, "iconColor": "rgba(0, 211, 255, 1)",
@@ -101,43 +166,48 @@ def dashboard(uid, title, tags, variables, panels, description):
 
 
 R = 'region=~"$region"'
+RP = 'region=~"$region", product=~"$product"'
 GLOBAL_DS = "/^Global/"
 REGIONAL_DS = "/^Regional/"
 
 fleet = dashboard(
     "gwlog-fleet", "Gateway fleet overview", ["gwlog-global"],
-    [ds_var(GLOBAL_DS), REGION],
+    [ds_var(GLOBAL_DS), REGION, PRODUCTS],
     [
-        panel("Fleet QPS", [("sum(namespace_product_gw_http_req{%s})" % R, "QPS")],
-              "reqps", "stat", 6, 4),
+        panel("Fleet QPS", [("sum(namespace_product_gw_http_req{%s})" % RP, "QPS")],
+              "reqps", "stat", 6, 4, thresholds=steps(base="blue"),
+              description="Requests per second of the selected regions and products (no good or bad level: blue)."),
         panel("Fleet success rate",
-              [("1 - sum(namespace_product_gw_http_5xx{%s}) / sum(namespace_product_gw_http_req{%s})" % (R, R), "success")],
-              "percentunit", "stat", 6, 4),
-        panel("Fleet 5xx per second", [("sum(namespace_product_gw_http_5xx{%s})" % R, "5xx/s")],
-              "reqps", "stat", 6, 4),
-        panel("Regions reporting", [("count(sum by (region) (namespace_product_gw_http_req{%s}))" % R, "regions")],
-              "short", "stat", 6, 4),
-        panel("QPS by product", [("sum by (product) (namespace_product_gw_http_req{%s})" % R, "{{product}}")],
+              [("1 - sum(namespace_product_gw_http_5xx{%s}) / sum(namespace_product_gw_http_req{%s})" % (RP, RP), "success")],
+              "percentunit", "stat", 6, 4, decimals=3,
+              thresholds=steps((0.99, "orange"), (0.999, "green"), base="red"),
+              description="Red below 99 %, orange below 99.9 % (HighErrorRate fires above 1 % 5xx per product and region)."),
+        panel("Fleet 5xx per second", [("sum(namespace_product_gw_http_5xx{%s})" % RP, "5xx/s")],
+              "reqps", "stat", 6, 4, thresholds=steps((1, "orange"), (10, "red"))),
+        panel("Regions reporting", [("count(sum by (region) (namespace_product_gw_http_req{%s}))" % RP, "regions")],
+              "short", "stat", 6, 4, thresholds=steps((1, "green"), base="red"),
+              description="Red when no region reports."),
+        panel("QPS by product", [("sum by (product) (namespace_product_gw_http_req{%s})" % RP, "{{product}}")],
               "reqps", description="The seed's `sum(namespace_product_gw_http_req) by (product)`."),
-        panel("QPS by region", [("sum by (region) (namespace_product_gw_http_req{%s})" % R, "{{region}}")],
+        panel("QPS by region", [("sum by (region) (namespace_product_gw_http_req{%s})" % RP, "{{region}}")],
               "reqps"),
         panel("Success rate by product",
-              [("1 - sum by (product) (namespace_product_gw_http_5xx{%s}) / sum by (product) (namespace_product_gw_http_req{%s})" % (R, R), "{{product}}")],
+              [("1 - sum by (product) (namespace_product_gw_http_5xx{%s}) / sum by (product) (namespace_product_gw_http_req{%s})" % (RP, RP), "{{product}}")],
               "percentunit", description="Share of requests that did not end in 5xx."),
         panel("5xx error ratio by product and region",
-              [("region_product:gw_product_requests_5xx_per_requests:ratio_rate1m{%s}" % R, "{{product}} {{region}}")],
+              [("region_product:gw_product_requests_5xx_per_requests:ratio_rate1m{%s}" % RP, "{{product}} {{region}}")],
               "percentunit", description="HighErrorRate fires above 1% for 2m."),
         panel("5xx per second by product and region",
-              [("sum by (product, region) (namespace_product_gw_http_5xx{%s})" % R, "{{product}} {{region}}")],
+              [("sum by (product, region) (namespace_product_gw_http_5xx{%s})" % RP, "{{product}} {{region}}")],
               "reqps"),
         panel("Mean latency by product",
-              [("1000 * sum by (product) (%s (region_product:gw_product_request_duration_seconds_sum:rate1m{%s})) / sum by (product) (%s (region_product:gw_product_request_duration_seconds_count:rate1m{%s}))" % (DEDUP, R, DEDUP, R), "{{product}}")],
-              "ms", description="Weighted by requests (the seed's avg(namespace_product_gw_rt_mean) averages regions unweighted)."),
+              [("sum by (product) (%s (region_product:gw_product_request_duration_seconds_sum:rate1m{%s})) / sum by (product) (%s (region_product:gw_product_request_duration_seconds_count:rate1m{%s}))" % (DEDUP, RP, DEDUP, RP), "{{product}}")],
+              "s", description="Weighted by requests (the seed's avg(namespace_product_gw_rt_mean) averages regions unweighted)."),
         panel("p99 latency by product",
-              [("histogram_quantile(0.99, sum by (product, le) (%s (region_product:gw_product_request_duration_seconds_bucket:rate1m{%s})))" % (DEDUP, R), "{{product}}")],
+              [("histogram_quantile(0.99, sum by (product, le) (%s (region_product:gw_product_request_duration_seconds_bucket:rate1m{%s})))" % (DEDUP, RP), "{{product}}")],
               "s", description="Bucket rates of all selected regions summed by le before the quantile."),
         panel("p99 latency by product and region",
-              [("histogram_quantile(0.99, sum by (product, region, le) (%s (region_product:gw_product_request_duration_seconds_bucket:rate1m{%s})))" % (DEDUP, R), "{{product}} {{region}}")],
+              [("histogram_quantile(0.99, sum by (product, region, le) (%s (region_product:gw_product_request_duration_seconds_bucket:rate1m{%s})))" % (DEDUP, RP), "{{product}} {{region}}")],
               "s"),
     ],
     "QPS, success rate, mean and p99 latency, 5xx by product and region (global Prometheus).")
@@ -195,49 +265,92 @@ errors = dashboard(
     "Error codes and HTTP codes of non-2xx responses (global Prometheus).")
 
 TENANT = DEDUP
+RU = 'region=~"$region", uid=~"$uid"'
 tenants = dashboard(
     "gwlog-tenants", "Gateway tenant throttling", ["gwlog-global"],
-    [ds_var(GLOBAL_DS), REGION],
+    [ds_var(GLOBAL_DS), REGION, UID],
     [
         panel("Throttled share of key tenants (GC6, GC7)",
-              [('topk(20, namespace_tenant_gw_api_req_limiting_rate{%s, gc_level=~"GC6|GC7"})' % R, "{{uid}} {{gc_level}} {{region}}")],
+              [('topk(20, namespace_tenant_gw_api_req_limiting_rate{%s, gc_level=~"GC6|GC7"})' % RU, "{{uid}} {{gc_level}} {{region}}")],
               "percentunit", w=24,
               description="KeyTenantThrottled fires above 1% for 5m."),
         panel("Throttled requests per second by tenant level",
-              [('sum by (gc_level) (%s (region_tenant:gw_tenant_throttled_requests:rate1m{%s}))' % (TENANT, R), "{{gc_level}}")],
+              [('sum by (gc_level) (%s (region_tenant:gw_tenant_throttled_requests:rate1m{%s}))' % (TENANT, RU), "{{gc_level}}")],
               "reqps"),
         panel("Requests per second by tenant level",
-              [('sum by (gc_level) (%s (region_tenant:gw_tenant_requests:rate1m{%s}))' % (TENANT, R), "{{gc_level}}")],
+              [('sum by (gc_level) (%s (region_tenant:gw_tenant_requests:rate1m{%s}))' % (TENANT, RU), "{{gc_level}}")],
               "reqps"),
         panel("Top 10 throttled tenants",
-              [('topk(10, sum by (uid, gc_level) (%s (region_tenant:gw_tenant_throttled_requests:rate1m{%s})))' % (TENANT, R), "{{uid}} {{gc_level}}")],
+              [('topk(10, sum by (uid, gc_level) (%s (region_tenant:gw_tenant_throttled_requests:rate1m{%s})))' % (TENANT, RU), "{{uid}} {{gc_level}}")],
               "reqps"),
         panel("Top 10 tenants by QPS",
-              [('topk(10, sum by (uid, gc_level) (%s (region_tenant:gw_tenant_requests:rate1m{%s})))' % (TENANT, R), "{{uid}} {{gc_level}}")],
+              [('topk(10, sum by (uid, gc_level) (%s (region_tenant:gw_tenant_requests:rate1m{%s})))' % (TENANT, RU), "{{uid}} {{gc_level}}")],
               "reqps"),
     ],
-    "Throttling (error code Throttling* or HTTP 429) per tenant and tenant level (global Prometheus).")
+    "Throttling (error code Throttling* or HTTP 429) per tenant and tenant level; $uid narrows to tenants (a regex) (global Prometheus).")
 
-I = 'job="gwlog", instance=~"$instance"'
+I = 'job="$job", instance=~"$instance"'
 RI = "$__rate_interval"
+
+
+def or_zero(expr):
+    """expr, or 0 per exporter where it has no series: for counters that
+    are created on the first event (a rotation, a lost byte, a Redis
+    error), so that "none" reads 0 rather than "No data"."""
+    return "(%s) or sum by (instance) (0 * gwlog_build_info{%s})" % (expr, I)
+
+
 health = dashboard(
     "gwlog-exporter-health", "gwlog_exporter health", ["gwlog-regional"],
-    [ds_var(REGIONAL_DS), INSTANCE],
+    [ds_var(""), JOB, INSTANCE],
     [
-        panel("Exporters up", [('up{%s}' % I, "{{instance}}")], "short", "stat", 8, 4),
+        panel("Exporters up", [('min(up{%s})' % I, "up")], "short", "stat", 4, 4,
+              thresholds=steps((1, "green"), base="red"),
+              description="Red when any selected exporter is down (GwlogExporterDown, GwlogTargetAbsent)."),
         panel("Lines read per second",
-              [('sum(rate(gwlog_lines_total{%s}[%s]))' % (I, RI), "lines/s")], "short", "stat", 8, 4),
+              [('sum(rate(gwlog_lines_total{%s}[%s]))' % (I, RI), "lines/s")], "short", "stat", 4, 4,
+              thresholds=steps(base="blue")),
+        panel("Max event lag",
+              [('max(gwlog_event_lag_seconds{%s})' % I, "lag")], "s", "stat", 4, 4,
+              thresholds=steps((30, "orange"), (120, "red")),
+              description="Now minus the log time of the last line read; GwlogEventLagHigh fires above 120 s."),
+        panel("Reload failed",
+              [('count(gwlog_config_last_reload_successful{%s} == 0) or vector(0)' % I, "exporters")],
+              "short", "stat", 4, 4, thresholds=steps((1, "red")),
+              description="Exporters whose last configuration reload was refused (GwlogReloadFailed)."),
         panel("Build", [('gwlog_build_info{%s}' % I, "{{instance}} {{version}} {{revision}}")],
               "short", "table", 8, 4),
         panel("Lines per second by result",
               [('sum by (instance, result) (rate(gwlog_lines_total{%s}[%s]))' % (I, RI), "{{instance}} {{result}}")],
               "short"),
+        panel("Event lag",
+              [('gwlog_event_lag_seconds{%s}' % I, "{{instance}}")], "s",
+              description="How far behind the log each exporter is."),
         panel("Invalid line ratio",
               [('sum by (instance) (rate(gwlog_lines_total{%s, result="invalid"}[%s])) / sum by (instance) (rate(gwlog_lines_total{%s}[%s]))' % (I, RI, I, RI), "{{instance}}")],
               "percentunit", description="GwlogParseErrorsHigh fires above 1% for 10m."),
         panel("Invalid lines per second by reason",
               [('sum by (reason) (rate(gwlog_parse_errors_total{%s}[%s]))' % (I, RI), "{{reason}}")],
               "short"),
+        panel("Rotations and truncations",
+              [(or_zero('sum by (instance) (increase(gwlog_rotations_total{%s}[%s]))' % (I, RI)), "{{instance}}")],
+              "short", description="Files rotated (rename) or truncated (copytruncate) per interval; the status page shows them per file and kind."),
+        panel("Bytes lost to truncation",
+              [(or_zero('sum by (instance) (increase(gwlog_truncated_bytes_lost_total{%s}[%s]))' % (I, RI)), "{{instance}}")],
+              "bytes", description="Bytes a truncation removed before they were read and no rotated copy held (GwlogBytesLost)."),
+        panel("Checkpoint age",
+              [('time() - gwlog_last_checkpoint_timestamp_seconds{%s}' % I, "{{instance}}")], "s",
+              description="Seconds since the last checkpoint (every 5 s by default); absent without --state.dir."),
+        panel("Configuration reload status",
+              [('gwlog_config_last_reload_successful{%s}' % I, "{{instance}}")], "short",
+              description="1: the last reload (or the start) loaded the configuration; 0: refused, the previous one runs."),
+        panel("Dimension lookups per second by table and result",
+              [('sum by (table, result) (rate(gwlog_dim_lookups_total{%s}[%s]))' % (I, RI), "{{table}} {{result}}")],
+              "short"),
+        panel("Redis: lines waiting and errors per second",
+              [(or_zero('sum by (instance) (gwlog_dim_pending_lines{%s})' % I), "{{instance}} waiting"),
+               (or_zero('sum by (instance) (rate(gwlog_dim_redis_errors_total{%s}[%s]))' % (I, RI)), "{{instance}} errors/s")],
+              "short", description="Redis dimension backend (0 with CSV tables); gwlog_dim_redis_up is 1 while Redis answers."),
         panel("Filtered lines per second by filter",
               [('sum by (filter) (rate(gwlog_lines_filtered_total{%s}[%s]))' % (I, RI), "{{filter}}")],
               "short"),
@@ -259,11 +372,61 @@ health = dashboard(
         panel("Open file descriptors",
               [('process_open_fds{%s} / process_max_fds{%s}' % (I, I), "{{instance}}")], "percentunit"),
     ],
-    "The exporters of one region: lines, parse errors, series, overflow, resources (regional Prometheus).")
+    "The exporters: lines, lag, rotations, lost bytes, checkpoints, reloads, Redis, series, resources (any Prometheus that scrapes them).")
+
+# One Prometheus, no recording rules: the raw gw_* families of the
+# selected exporters.
+NODE_PRODUCT = query_var("product", 'label_values(gw_product_requests_total{%s}, product)' % I,
+                         "Product", all_=True, multi=True)
+N = 'job="$job", instance=~"$instance", product=~"$product"'
+node = dashboard(
+    "gwlog-node", "Gateway node (raw exporter metrics)", ["gwlog-regional"],
+    [ds_var(""), JOB, INSTANCE, NODE_PRODUCT],
+    [
+        panel("QPS", [('sum(rate(gw_product_requests_total{%s}[%s]))' % (N, RI), "QPS")],
+              "reqps", "stat", 6, 4, thresholds=steps(base="blue")),
+        panel("5xx ratio",
+              [('sum(rate(gw_product_requests_total{%s, code_class="5xx"}[%s])) / sum(rate(gw_product_requests_total{%s}[%s]))' % (N, RI, N, RI), "5xx")],
+              "percentunit", "stat", 6, 4, decimals=3,
+              thresholds=steps((0.001, "orange"), (0.01, "red"))),
+        panel("p99 latency",
+              [('histogram_quantile(0.99, sum by (le) (rate(gw_product_request_duration_seconds_bucket{%s}[%s])))' % (N, RI), "p99")],
+              "s", "stat", 6, 4, thresholds=steps((1, "orange"), (2.5, "red"))),
+        panel("Slow call ratio (> 1 s)",
+              [('sum(rate(gw_api_slow_requests_total{%s}[%s])) / sum(rate(gw_api_requests_total{%s}[%s]))' % (N, RI, N, RI), "slow")],
+              "percentunit", "stat", 6, 4, decimals=3,
+              thresholds=steps((0.01, "orange"), (0.1, "red"))),
+        panel("QPS by product and code class",
+              [('sum by (product, code_class) (rate(gw_product_requests_total{%s}[%s]))' % (N, RI), "{{product}} {{code_class}}")],
+              "reqps"),
+        panel("5xx ratio by product",
+              [('sum by (product) (rate(gw_product_requests_total{%s, code_class="5xx"}[%s])) / sum by (product) (rate(gw_product_requests_total{%s}[%s]))' % (N, RI, N, RI), "{{product}}")],
+              "percentunit"),
+        panel("Mean and p99 latency by product",
+              [('sum by (product) (rate(gw_product_request_duration_seconds_sum{%s}[%s])) / sum by (product) (rate(gw_product_request_duration_seconds_count{%s}[%s]))' % (N, RI, N, RI), "{{product}} mean"),
+               ('histogram_quantile(0.99, sum by (product, le) (rate(gw_product_request_duration_seconds_bucket{%s}[%s])))' % (N, RI), "{{product}} p99")],
+              "s"),
+        panel("Top 10 APIs by QPS",
+              [('topk(10, sum by (product, api) (rate(gw_api_requests_total{%s}[%s])))' % (N, RI), "{{product}} {{api}}")],
+              "reqps"),
+        panel("Top 10 APIs by slow calls per second",
+              [('topk(10, sum by (product, api) (rate(gw_api_slow_requests_total{%s}[%s])))' % (N, RI), "{{product}} {{api}}")],
+              "reqps", description="0 for an API without slow calls (zero_unmatched)."),
+        panel("Top 10 error codes",
+              [('topk(10, sum by (product, http_code, error_code) (rate(gw_error_code_requests_total{%s}[%s])))' % (N, RI), "{{product}} {{http_code}} {{error_code}}")],
+              "reqps"),
+        panel("Top 10 tenants by QPS",
+              [('topk(10, sum by (uid, gc_level) (rate(gw_tenant_requests_total{job="$job", instance=~"$instance"}[%s])))' % RI, "{{uid}} {{gc_level}}")],
+              "reqps"),
+        panel("Throttled requests per second by tenant level",
+              [('sum by (gc_level) (rate(gw_tenant_throttled_requests_total{job="$job", instance=~"$instance"}[%s])) or sum by (gc_level) (0 * rate(gw_tenant_requests_total{job="$job", instance=~"$instance"}[%s]))' % (RI, RI), "{{gc_level}}")],
+              "reqps", description="0 for a level without throttling."),
+    ],
+    "One or more gateway nodes from their exporters' own gw_* series: needs one Prometheus scraping them, no recording rules, no federation.")
 
 for name, d in [("fleet-overview", fleet), ("api-drilldown", api),
                 ("error-codes", errors), ("tenant-throttling", tenants),
-                ("exporter-health", health)]:
-    with open(os.path.join(HERE, "dashboards", "gwlog-%s.json" % name), "w") as f:
+                ("exporter-health", health), ("node", node)]:
+    with open(os.path.join(OUT, "gwlog-%s.json" % name), "w") as f:
         json.dump(d, f, indent=2)
         f.write("\n")

@@ -442,7 +442,11 @@ def main():
     for p in logs.values():
         open(p, "w").close()
     for e in RATES:
+        state = os.path.join(OUT, e + ".state")     # checkpoint-age panel
+        shutil.rmtree(state, ignore_errors=True)
+        os.makedirs(state)
         start(e, [EXPORTER, "--input.path=" + logs[e], "--dims.dir=" + dims,
+                  "--state.dir=" + state,
                   "--web.listen-address=127.0.0.1:%d" % ports[e]])
     start("alertmanager", [
         "prometheus-alertmanager",
@@ -613,7 +617,7 @@ def run_checks(ports, writer):
         check("%s: all %d recording rules have data" % (name, len(names)),
               not empty, ", ".join(empty))
     dash = dashboard_queries()
-    check("grafana/dashboards has 5 dashboards", len(dash) == 5,
+    check("grafana/dashboards has 6 dashboards", len(dash) == 6,
           ", ".join(os.path.basename(d[0]) for d in dash))
     for f, d, level, variables, panels in dash:
         targets = ([proms[r] for r in REGIONS] if level == "regional"

@@ -527,6 +527,9 @@ class Reference:
         self._inc_siblings(API, vals(API))
         self._inc(TENANT, vals(TENANT))
         ms = numeric(f["total_used_time"])
+        # zero_unmatched: every counted line creates its slow series, at 0
+        # unless the call took more than 1 s.
+        self.counters.setdefault((SLOW, tuple(vals(SLOW))), 0)
         if ms is not None:
             h = self.hist.setdefault(tuple(vals(DURATION)),
                                      [0] * len(BUCKETS) + [0, 0.0])
