@@ -166,6 +166,7 @@ struct tail {
 
     store_family_t  *f_rotations;
     store_family_t  *f_lost;
+    store_family_t  *f_files_lost;
     store_family_t  *f_ckpt_errors;
     store_family_t  *f_ckpt_corrupt;
     uint32_t         id_ckpt_errors;
@@ -312,6 +313,12 @@ add_families(tail_t *t, store_t *store)
     def.labels = path_label;
     def.nlabels = 1;
     t->f_lost = store_family_add(store, &def);
+    def.name = "gwlog_files_lost_total";
+    def.help = "Followed files whose content vanished (deleted, or rotated "
+               "out of every \"rotated\" pattern) before the exporter could "
+               "read them to their end; what they held past the last "
+               "checkpoint is unknown.";
+    t->f_files_lost = store_family_add(store, &def);
     def.name = "gwlog_checkpoint_errors_total";
     def.help = "Checkpoints that could not be written (ingestion goes on).";
     def.labels = NULL;
@@ -321,7 +328,7 @@ add_families(tail_t *t, store_t *store)
     def.help = "Checkpoint files found torn or corrupt at start; the "
                "previous good one was used.";
     t->f_ckpt_corrupt = store_family_add(store, &def);
-    if (!t->f_rotations || !t->f_lost || !t->f_ckpt_errors
+    if (!t->f_rotations || !t->f_lost || !t->f_files_lost || !t->f_ckpt_errors
         || !t->f_ckpt_corrupt)
     {
         return -1;
@@ -561,8 +568,9 @@ tail_swap(tail_t *t, const cfg_t *cfg, pipeline_t *pipe, store_t *store,
 static int
 do_swap(tail_t *t, struct swap *sw)
 {
-    store_family_t  *fams[4] = { t->f_rotations, t->f_lost,
-                                 t->f_ckpt_errors, t->f_ckpt_corrupt };
+    store_family_t  *fams[5] = { t->f_rotations, t->f_lost,
+                                 t->f_ckpt_errors, t->f_ckpt_corrupt,
+                                 t->f_files_lost };
     uint32_t         ids[2] = { t->id_ckpt_errors, t->id_ckpt_corrupt };
     store_snap_t    *snap = NULL;
     size_t           i, j, n;
@@ -579,6 +587,7 @@ do_swap(tail_t *t, struct swap *sw)
         t->f_lost = fams[1];
         t->f_ckpt_errors = fams[2];
         t->f_ckpt_corrupt = fams[3];
+        t->f_files_lost = fams[4];
         t->id_ckpt_errors = ids[0];
         t->id_ckpt_corrupt = ids[1];
         return -1;
@@ -1112,6 +1121,20 @@ scan_gone(tail_t *t, tfile_t *f)
 
     if (f->rotated == K_DONE) {
         log_debug("%s is gone (read to its end)", f->path);
+        return;
+    }
+    if (f->restored) {
+        /* Known only from the checkpoint: it may have grown before it
+         * was rotated away or deleted, and nobody can tell by how much. */
+        strv_t  v = { f->path, strlen(f->path) };
+
+        store_lock(t->store);
+        store_add(t->f_files_lost, store_series(t->f_files_lost, &v), 1);
+        store_unlock(t->store);
+        log_warn("%s (inode %llu) vanished while we were stopped and no "
+                 "generation holds it: whatever it held past offset %lld is "
+                 "lost (counted in gwlog_files_lost_total)", f->path,
+                 (unsigned long long) f->ino, (long long) f->offset);
         return;
     }
     if (f->size > f->offset) {
