@@ -41,7 +41,7 @@ REAL_LDFLAGS = $(LDFLAGS)
 
 # Every module except the two entry points goes into one static library, so
 # the exporter, the unit tests and the tools link the same objects.
-LIB_SRC  := $(wildcard parsers/*.c labels/*.c config/*.c exporter/*.c)
+LIB_SRC  := $(wildcard lib/*.c parsers/*.c labels/*.c config/*.c exporter/*.c)
 LIB_SRC  := $(filter-out exporter/main.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/check_*.c)
