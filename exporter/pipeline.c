@@ -23,6 +23,7 @@
 
 #include "labels/expo.h"
 #include "labels/filter.h"
+#include "lib/alloc.h"
 #include "lib/clock.h"
 #include "lib/hash.h"
 #include "lib/log.h"
@@ -1531,10 +1532,7 @@ scratch_alloc(pipeline_t *p, size_t n)
     n = (n + 7) & ~(size_t) 7;
     if (s == NULL || s->cap - s->used < n) {
         cap = n > SCRATCH_BLOCK ? n : SCRATCH_BLOCK;
-        s = malloc(sizeof(*s) + cap);
-        if (s == NULL) {
-            abort();
-        }
+        s = xmalloc(sizeof(*s) + cap);
         s->cap = cap;
         s->used = 0;
         s->next = p->scratch;
