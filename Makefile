@@ -3,6 +3,7 @@
 #   make            build/gwlog_exporter, build/loggen, build/gwlog_dimload
 #   make run        install what running needs, generate live logs, run
 #   make test       install the test tools too, unit + integration tests
+#   make layers     who may include whom (ARCHITECTURE.md, tools/layers.py)
 #   make deb        build/deb/gwlog-exporter_VERSION_ARCH.deb (debhelper, lintian)
 #   make package    make deb, then install, run and purge it (tests/package.py)
 #   make check-dashboards  grafana/dashboards against Grafana's schema (tsc)
@@ -41,7 +42,7 @@ REAL_LDFLAGS = $(LDFLAGS)
 
 # Every module except the two entry points goes into one static library, so
 # the exporter, the unit tests and the tools link the same objects.
-LIB_SRC  := $(wildcard parsers/*.c labels/*.c config/*.c exporter/*.c)
+LIB_SRC  := $(wildcard lib/*.c parsers/*.c labels/*.c config/*.c exporter/*.c)
 LIB_SRC  := $(filter-out exporter/main.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/check_*.c)
@@ -57,7 +58,7 @@ QUIET_CC = @printf '    %-6s %s\n' CC $@ 1>&2;
 QUIET_LD = @printf '    %-6s %s\n' LINK $@ 1>&2;
 endif
 
-.PHONY: all run test unit integration tailing sequences operability web flood hostile hostile-state \
+.PHONY: all run test layers unit integration tailing sequences operability web flood hostile hostile-state \
         rules e2e bench deps clean install dist redis deb package deps-run check-dashboards \
         asan valgrind privilege fuzz fuzz-build
 
@@ -136,7 +137,7 @@ run: deps-run
 # Each suite runs in its own make, timed: "suite unit: 41 s" as it ends,
 # the total at the end, so that a suite growing slower is seen.  The first
 # failing suite stops the run, as before.
-TEST_SUITES := unit integration tailing sequences operability web flood hostile hostile-state \
+TEST_SUITES := layers unit integration tailing sequences operability web flood hostile hostile-state \
                rules check-dashboards e2e redis package asan privilege
 
 test: deps
@@ -150,6 +151,12 @@ test: deps
 	done; \
 	echo "make test: $$(( $$(date +%s) - t0 )) s in all$$([ $$rc = 0 ] || echo ', FAILED')"; \
 	exit $$rc
+
+# Includes point down the layers lib/ < parsers/ < config/ < labels/ <
+# exporter/ and never into another folder's private header; the checker
+# first proves on a fixture that it finds what it must.
+layers:
+	@python3 tools/layers.py --self-test
 
 unit: $(BUILD)/check_gwlog
 	@cd tests && ../$(BUILD)/check_gwlog

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <yaml.h>
 
-#include "labels/hash.h"
+#include "lib/hash.h"
 
 
 #define CACHE_SLOTS  64

@@ -34,8 +34,9 @@
 #include <sys/socket.h>
 #include <zlib.h>
 
-#include "exporter/expo.h"
-#include "exporter/log.h"
+#include "labels/expo.h"
+#include "lib/clock.h"
+#include "lib/log.h"
 
 
 #define HTTP_CONNECTION_LIMIT   1024
@@ -921,10 +922,7 @@ count(http_t *h, uint64_t *counter)
 static uint64_t
 now_ms(void)
 {
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+    return (uint64_t) (clock_mono() * 1000);
 }
 
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #include "config/webconfig.h"
-#include "exporter/buf.h"
+#include "lib/buf.h"
 
 
 /* Types */

@@ -23,17 +23,18 @@
 #include "config/config.h"
 #include "config/default.h"
 #include "config/webconfig.h"
-#include "exporter/buf.h"
-#include "exporter/expo.h"
 #include "exporter/http.h"
-#include "exporter/log.h"
 #include "exporter/pipeline.h"
 #include "exporter/selfstats.h"
 #include "exporter/state.h"
 #include "exporter/status.h"
 #include "exporter/tail.h"
 #include "labels/dims.h"
+#include "labels/expo.h"
 #include "labels/store.h"
+#include "lib/buf.h"
+#include "lib/clock.h"
+#include "lib/log.h"
 
 
 #define DEFAULT_LISTEN_ADDRESS  ":3913"
@@ -170,7 +171,6 @@ static int serve(app_t *a);
 static unsigned fit_connections(unsigned want, uint64_t files);
 static int test_lines(pipeline_t *pipe, const opts_t *o);
 static int parse_count(const char *s, int zero_ok, unsigned *out);
-static double now_unix(void);
 
 
 int
@@ -249,7 +249,7 @@ main(int argc, char **argv)
      * that no scrape sees them start from zero. */
     (void) tail_restore(a.tail);
     atomic_store(&a.reload_ok, 1);
-    atomic_store(&a.reload_time, now_unix());
+    atomic_store(&a.reload_time, clock_wall());
     rc = serve(&a);
 
 done:
@@ -361,7 +361,7 @@ reload(void *ctx, char *err, size_t errlen)
     dims_destroy(old_dims);
     store_destroy(old_store);
     config_free(old_cfg);
-    atomic_store(&a->reload_time, now_unix());
+    atomic_store(&a->reload_time, clock_wall());
     log_info("configuration reloaded from %s", cfg->file);
     rc = 0;
 
@@ -400,16 +400,6 @@ static int
 ready(void *ctx)
 {
     return atomic_load(&((app_t *) ctx)->ready);
-}
-
-
-static double
-now_unix(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double) ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 

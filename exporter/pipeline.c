@@ -21,10 +21,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "exporter/log.h"
-#include "exporter/expo.h"
+#include "labels/expo.h"
 #include "labels/filter.h"
-#include "labels/hash.h"
+#include "lib/alloc.h"
+#include "lib/clock.h"
+#include "lib/hash.h"
+#include "lib/log.h"
 #include "parsers/json.h"
 #include "parsers/kv.h"
 #include "parsers/regex.h"
@@ -185,7 +187,6 @@ static int process(pipeline_t *p, size_t input, const char *line,
 static void park(pipeline_t *p, size_t input, const char *line, size_t len);
 static void settle(pipeline_t *p, int force);
 static void *settler_main(void *arg);
-static double mono_now(void);
 static void verdict_invalid(pipeline_t *p, const char *reason, FILE *ex);
 static void explain_fields(pipeline_t *p, FILE *ex);
 static void explain_dims(pipeline_t *p, FILE *ex);
@@ -474,13 +475,13 @@ pipeline_explain(pipeline_t *p, size_t input, const char *line, size_t len,
 
     if (p->async) {
         store_lock(p->store);
-        until = mono_now() + p->max_wait;
+        until = clock_mono() + p->max_wait;
         p->probe = 1;
         for (;;) {
             p->pending = 0;
             (void) dims_sync(p->dims);
             if (process(p, input, line, len, NULL) == 0
-                || mono_now() >= until)
+                || clock_mono() >= until)
             {
                 break;
             }
@@ -554,7 +555,7 @@ park(pipeline_t *p, size_t input, const char *line, size_t len)
     e->next = NULL;
     e->input = input;
     e->len = len;
-    e->deadline = mono_now() + p->max_wait;
+    e->deadline = clock_mono() + p->max_wait;
     e->wait_seq = p->wait_seq;
     memcpy(e->line, line, len);
     e->line[len] = '\0';
@@ -604,7 +605,7 @@ settle(pipeline_t *p, int force)
     if (p->phead == NULL) {
         return;
     }
-    now = mono_now();
+    now = clock_mono();
     prev = &p->phead;
     while ((e = *prev) != NULL) {
         if (!force && now < e->deadline && synced < e->wait_seq) {
@@ -650,16 +651,6 @@ settler_main(void *arg)
         store_unlock(p->store);
     }
     return NULL;
-}
-
-
-static double
-mono_now(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 
@@ -1541,10 +1532,7 @@ scratch_alloc(pipeline_t *p, size_t n)
     n = (n + 7) & ~(size_t) 7;
     if (s == NULL || s->cap - s->used < n) {
         cap = n > SCRATCH_BLOCK ? n : SCRATCH_BLOCK;
-        s = malloc(sizeof(*s) + cap);
-        if (s == NULL) {
-            abort();
-        }
+        s = xmalloc(sizeof(*s) + cap);
         s->cap = cap;
         s->used = 0;
         s->next = p->scratch;

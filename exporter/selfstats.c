@@ -12,7 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "exporter/expo.h"
+#include "labels/expo.h"
 
 
 static void write_per_family(buf_t *b, const store_snap_t *snap,

@@ -5,8 +5,8 @@
 #ifndef GWLOG_SELFSTATS_H
 #define GWLOG_SELFSTATS_H
 
-#include "exporter/buf.h"
 #include "labels/store.h"
+#include "lib/buf.h"
 
 
 /* Prototypes */

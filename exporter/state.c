@@ -39,7 +39,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "exporter/log.h"
+#include "lib/log.h"
 
 
 #define STATE_VERSION   2

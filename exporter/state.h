@@ -23,8 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "exporter/buf.h"
 #include "labels/store.h"
+#include "lib/buf.h"
 
 
 /* Macros */

@@ -13,7 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "exporter/expo.h"
+#include "labels/expo.h"
+#include "lib/clock.h"
 
 
 static const char  css[] =
@@ -86,7 +87,6 @@ write_tiles(buf_t *b, const status_src_t *src)
     static const char  *results[] = { "ok", "invalid", "filtered" };
     char                num[EXPO_DOUBLE_LEN];
     double              v, ev;
-    struct timespec     now;
     size_t              i;
     int                 found;
 
@@ -103,9 +103,7 @@ write_tiles(buf_t *b, const status_src_t *src)
                "</small><b>%.0f</b></div>\n", v);
     ev = src->tail != NULL ? tail_last_event_time(src->tail) : 0;
     if (ev > 0) {
-        clock_gettime(CLOCK_REALTIME, &now);
-        snprintf(num, sizeof(num), "%.1f s", (double) now.tv_sec
-                 + now.tv_nsec / 1e9 - ev);
+        snprintf(num, sizeof(num), "%.1f s", clock_wall() - ev);
     } else {
         snprintf(num, sizeof(num), "no line yet");
     }

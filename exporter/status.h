@@ -5,10 +5,10 @@
 #define GWLOG_STATUS_H
 
 #include "config/config.h"
-#include "exporter/buf.h"
 #include "exporter/tail.h"
 #include "labels/dims.h"
 #include "labels/store.h"
+#include "lib/buf.h"
 
 
 /* Types */

@@ -60,9 +60,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "exporter/expo.h"
-#include "exporter/log.h"
-#include "labels/hash.h"
+#include "labels/expo.h"
+#include "lib/clock.h"
+#include "lib/hash.h"
+#include "lib/log.h"
 
 
 #define READ_CHUNK      (1024 * 1024)
@@ -217,7 +218,6 @@ static int gz_complete(const char *path);
 static int64_t read_copy(tail_t *t, tfile_t *f, const char *path,
     off_t from, int *complete);
 static int64_t st_mtime_ns(const struct stat *st);
-static double wall(void);
 static size_t glob_inputs(tail_t *t, match_t **out);
 static tfile_t *file_new(tail_t *t, const char *path, size_t input);
 static void file_remove(tail_t *t, size_t i);
@@ -244,7 +244,6 @@ static void publish(tfile_t *f);
 static void limit_open_files(tail_t *t);
 static void watch_dir(tail_t *t, const char *glob_path);
 static int has_glob(const char *s);
-static double mono(void);
 static char *expand(const char *pattern, const char *path);
 
 
@@ -275,7 +274,7 @@ tail_create(const cfg_t *cfg, pipeline_t *pipe, store_t *store, dims_t *dims,
     }
     /* Series restored or created from now on count as just used. */
     store_lock(store);
-    store_set_clock(store, (uint32_t) mono());
+    store_set_clock(store, (uint32_t) clock_mono());
     store_unlock(store);
     pthread_mutex_init(&t->swap_lock, NULL);
     pthread_cond_init(&t->swap_done, NULL);
@@ -593,7 +592,7 @@ do_swap(tail_t *t, struct swap *sw)
         return -1;
     }
     store_lock(sw->store);
-    store_set_clock(sw->store, (uint32_t) mono());
+    store_set_clock(sw->store, (uint32_t) clock_mono());
     n = store_carry(sw->store, snap, sw->keep, sw->ctx);
     store_unlock(sw->store);
     store_snap_free(snap);
@@ -760,7 +759,7 @@ tail_main(void *arg)
         for (i = 0; i < t->nfiles; i++) {
             file_drain(t, t->files[i]);
         }
-        now = mono();
+        now = clock_mono();
         if (scan_now || now - t->last_scan >= every) {
             scan(t, scan_now || t->gens_due
                     || now - t->last_gens >= GENS_INTERVAL);
@@ -821,7 +820,7 @@ scan(tail_t *t, int gens)
     tfile_t      *f;
     struct stat   st;
     size_t        nm, i;
-    double        now = mono();
+    double        now = clock_mono();
 
     t->last_scan = now;
     t->scan_seq++;
@@ -900,7 +899,7 @@ scan(tail_t *t, int gens)
         /* Unknown generations seen from now on were written after this
          * scan, unless restored state set an earlier horizon. */
         if (t->horizon == 0) {
-            t->horizon = wall() - HORIZON_SLACK;
+            t->horizon = clock_wall() - HORIZON_SLACK;
         }
         t->first_scan = 0;
     }
@@ -1091,7 +1090,7 @@ scan_relocate(tail_t *t, tfile_t *f, match_t *m, size_t nm)
             /* A plain copy: follow it as a rotated file. */
             if (file_open_path(f, f->path) == 0) {
                 f->rotated = K_ROTATED;
-                f->last_growth = mono();
+                f->last_growth = clock_mono();
                 return 0;
             }
         } else if (v == V_LONGER) {
@@ -1259,7 +1258,7 @@ scan_new_generation(tail_t *t, match_t *c)
              "never followed: reading it from its start", c->path);
     if (!p.gz && file_open_path(f, f->path) == 0) {
         f->rotated = K_ROTATED;
-        f->last_growth = mono();
+        f->last_growth = clock_mono();
         return;
     }
     f->dev = c->st.st_dev;
@@ -1415,7 +1414,7 @@ file_new(tail_t *t, const char *path, size_t input)
     f->input = input;
     f->fd = -1;
     f->born = t->scan_seq;
-    f->last_growth = f->last_active = mono();
+    f->last_growth = f->last_active = clock_mono();
     pthread_mutex_lock(&t->files_lock);
     if (t->nfiles == t->cap) {
         cap = t->cap ? t->cap * 2 : 16;
@@ -1479,7 +1478,7 @@ file_open_path(tfile_t *f, const char *path)
     f->dev = st.st_dev;
     f->ino = st.st_ino;
     f->size = st.st_size;
-    f->last_active = mono();
+    f->last_active = clock_mono();
     publish(f);
     return 0;
 }
@@ -1536,7 +1535,7 @@ file_drain(tail_t *t, tfile_t *f)
         pipeline_bytes(t->pipe, (uint64_t) n);
         feed(t, f, t->buf, (size_t) n);
         store_unlock(t->store);
-        f->last_growth = f->last_active = mono();
+        f->last_growth = f->last_active = clock_mono();
         if (f->offset > f->size) {
             f->size = f->offset;
         }
@@ -1919,7 +1918,7 @@ checkpoint(tail_t *t)
     size_t           i;
     int              rc = -1;
 
-    t->last_ckpt = mono();
+    t->last_ckpt = clock_mono();
     if (t->state == NULL) {
         return;
     }
@@ -2085,16 +2084,6 @@ static int
 has_glob(const char *s)
 {
     return strpbrk(s, "*?[") != NULL;
-}
-
-
-static double
-mono(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 
@@ -2392,14 +2381,4 @@ static int64_t
 st_mtime_ns(const struct stat *st)
 {
     return (int64_t) st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-}
-
-
-static double
-wall(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double) ts.tv_sec + ts.tv_nsec / 1e9;
 }

@@ -29,11 +29,11 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "exporter/buf.h"
 #include "exporter/pipeline.h"
 #include "exporter/state.h"
 #include "labels/dims.h"
 #include "labels/store.h"
+#include "lib/buf.h"
 
 
 /* Types */

@@ -14,10 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "exporter/expo.h"
-#include "exporter/log.h"
 #include "labels/dims_redis.h"
-#include "labels/hash.h"
+#include "labels/expo.h"
+#include "lib/clock.h"
+#include "lib/hash.h"
+#include "lib/log.h"
 #include "parsers/csv.h"
 #include "parsers/utf8.h"
 
@@ -432,12 +433,7 @@ table_load(table_t *t)
     t->rows = rows;
     t->loads++;
     atomic_store(&t->nrows, rows.n);
-    {
-        struct timespec  now;
-
-        clock_gettime(CLOCK_REALTIME, &now);
-        atomic_store(&t->loaded_at, (double) now.tv_sec + now.tv_nsec / 1e9);
-    }
+    atomic_store(&t->loaded_at, clock_wall());
     log_info("dimension table %s: loaded %zu rows from %s", t->cfg->name,
              rows.n, t->path);
 }

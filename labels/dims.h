@@ -27,8 +27,8 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "exporter/buf.h"
-#include "parsers/strv.h"
+#include "lib/buf.h"
+#include "lib/strv.h"
 
 
 /* Types */

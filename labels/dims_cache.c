@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "labels/hash.h"
+#include "lib/hash.h"
 
 
 typedef struct entry entry_t;

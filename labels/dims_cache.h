@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "parsers/strv.h"
+#include "lib/strv.h"
 
 
 /* Types */

@@ -67,9 +67,10 @@
 
 #include <hiredis/hiredis.h>
 
-#include "exporter/expo.h"
-#include "exporter/log.h"
 #include "labels/dims_cache.h"
+#include "labels/expo.h"
+#include "lib/clock.h"
+#include "lib/log.h"
 
 
 #define BATCH_MAX       500         /* keys per script call (Lua unpack) */
@@ -213,8 +214,6 @@ static void read_sub(dredis_t *r);
 static void fail_all(dredis_t *r, req_t *list);
 static void set_up(dredis_t *r, int up, const char *why);
 static void count_error(dredis_t *r, int op);
-static double mono(void);
-static double wall(void);
 
 
 dredis_t *
@@ -378,7 +377,6 @@ dredis_get(dredis_t *r, size_t t, const strv_t *keys, unsigned flags,
     dcache_state_t     st;
     dims_result_t      res = DIMS_MISS;
     size_t             need = 0, i, klen;
-    struct timespec    ts;
     double             now;
     int                up = atomic_load_explicit(&r->up,
                                                  memory_order_relaxed);
@@ -398,8 +396,7 @@ dredis_get(dredis_t *r, size_t t, const strv_t *keys, unsigned flags,
         r->kcap = need * 2;
     }
     klen = dcache_encode(keys, c->nkeys, r->kbuf, r->kcap);
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    now = (double) ts.tv_sec + ts.tv_nsec / 1e9;
+    now = clock_mono_coarse();
 
     if (c->cache.policy == CFG_CACHE_ALL) {
         if (rt->cache != NULL) {
@@ -476,7 +473,6 @@ dredis_sync(dredis_t *r)
     rtable_t      *rt;
     strv_t         cols[MAX_COLS];
     dcache_row_t   cr;
-    struct timespec ts;
     double         now;
 
     if (!atomic_load_explicit(&r->news, memory_order_acquire)) {
@@ -488,8 +484,7 @@ dredis_sync(dredis_t *r)
     atomic_store(&r->news, 0);
     pthread_mutex_unlock(&r->ilock);
 
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    now = (double) ts.tv_sec + ts.tv_nsec / 1e9;
+    now = clock_mono_coarse();
     for (; a != NULL; a = next) {
         next = a->next;
         rt = &r->tables[a->table];
@@ -594,7 +589,7 @@ dredis_wake(dredis_t *r)
 void
 dredis_wait_loaded(dredis_t *r, double timeout)
 {
-    double  until = mono() + timeout;
+    double  until = clock_mono() + timeout;
     size_t  i;
     int     done;
 
@@ -611,7 +606,7 @@ dredis_wait_loaded(dredis_t *r, double timeout)
             return;
         }
         dredis_wait(r, 0.02);
-    } while (mono() < until);
+    } while (clock_mono() < until);
 }
 
 
@@ -717,7 +712,7 @@ resolver_main(void *arg)
     int             n;
 
     while (!atomic_load(&r->stop)) {
-        now = mono();
+        now = clock_mono();
         if (r->c == NULL && now >= r->next_connect) {
             if (connect_cmd(r) != 0) {
                 r->next_connect = now + r->backoff;
@@ -786,7 +781,8 @@ resolver_main(void *arg)
 
         timeout = 0.1;
         if (r->c == NULL) {
-            timeout = fmax(0.001, fmin(timeout, r->next_connect - mono()));
+            timeout = fmax(0.001, fmin(timeout,
+                                       r->next_connect - clock_mono()));
         }
         pfd[0].fd = r->efd;
         pfd[0].events = POLLIN;
@@ -1275,7 +1271,7 @@ again:
             }
         }
         freeReplyObject(rep);
-        atomic_store(&rt->last_refresh, wall());
+        atomic_store(&rt->last_refresh, clock_wall());
     }
     for (i = 0; i < n; i++) {
         if (byreq[i] != NULL) {
@@ -1389,11 +1385,11 @@ load_table(dredis_t *r, size_t t, uint64_t seq)
     a->version = version;
     rt->r_version = version;
     rt->r_known = 1;
-    rt->next_refresh = mono() + rt->cfg->cache.refresh;
+    rt->next_refresh = clock_mono() + rt->cfg->cache.refresh;
     log_info("dimension table %s: loaded %zu rows of version %" PRIu64
              " from redis %s", rt->cfg->name, dcache_size(rows), version,
              r->c_addr);
-    atomic_store(&rt->last_refresh, wall());
+    atomic_store(&rt->last_refresh, clock_wall());
     deliver(r, a);
     atomic_store(&rt->load_done, 1);
     return 0;
@@ -1411,7 +1407,7 @@ err:
         disconnect(r);
         set_up(r, 0, "load failed");
     }
-    rt->next_refresh = mono() + 1.0;        /* try again soon */
+    rt->next_refresh = clock_mono() + 1.0;        /* try again soon */
     return -1;
 }
 
@@ -1532,7 +1528,7 @@ check_versions(dredis_t *r)
                 ? strtoull(rep->str, NULL, 10) : 0;
             new_version(r, i, v);
             if (r->tables[i].cfg->cache.policy == CFG_CACHE_LRU) {
-                atomic_store(&r->tables[i].last_refresh, wall());
+                atomic_store(&r->tables[i].last_refresh, clock_wall());
             }
         }
         freeReplyObject(rep);
@@ -1554,7 +1550,7 @@ read_sub(dredis_t *r)
         count_error(r, OP_SUBSCRIBE);
         redisFree(r->sub);
         r->sub = NULL;
-        r->next_sub = mono() + BACKOFF_MIN;
+        r->next_sub = clock_mono() + BACKOFF_MIN;
         return;
     }
     for (;;) {
@@ -1638,24 +1634,4 @@ static void
 count_error(dredis_t *r, int op)
 {
     atomic_fetch_add_explicit(&r->errors[op], 1, memory_order_relaxed);
-}
-
-
-static double
-mono(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-
-static double
-wall(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double) ts.tv_sec + ts.tv_nsec / 1e9;
 }

@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #include "config/config.h"
-#include "parsers/strv.h"
+#include "lib/strv.h"
 
 
 /* Types */

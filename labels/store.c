@@ -8,6 +8,11 @@
  *   index[]   open addressing table of series ids, keyed by hash.
  * Chunks keep every series at a fixed address, so a snapshot can copy the
  * chunk pointer arrays and read label bytes after the lock is released.
+ *
+ * Allocation (lib/alloc.h): store_create(), store_family_add() and
+ * store_snapshot() return NULL when memory runs out, having freed what
+ * they took; counting (store_series() and what it calls, store_expire())
+ * cannot fail and aborts instead.
  */
 
 #include "labels/store.h"
@@ -17,7 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "labels/hash.h"
+#include "lib/alloc.h"
+#include "lib/hash.h"
 
 
 #define CHUNK_SHIFT   12
@@ -116,8 +122,6 @@ struct store_snap {
 };
 
 
-static void *xcalloc(size_t n, size_t size);
-static char *xstrdup(const char *s);
 static void family_free(store_family_t *f);
 static const char *arena_pack(store_family_t *f, const strv_t *values);
 static uint64_t labels_hash(const strv_t *values, size_t n);
@@ -126,7 +130,7 @@ static uint32_t series_find(store_family_t *f, const strv_t *values,
     uint64_t hash, size_t *slot);
 static uint32_t series_create(store_family_t *f, const strv_t *values,
     uint64_t hash, size_t slot);
-static int index_grow(store_family_t *f);
+static void index_grow(store_family_t *f);
 static void siblings_create(store_family_t *f, const strv_t *values);
 static void series_remove(store_family_t *f, uint32_t id);
 static void graves_free(store_t *s);
@@ -180,18 +184,27 @@ store_family_add(store_t *s, const store_family_def_t *def)
     if (f == NULL) {
         return NULL;
     }
-    f->pub.name = xstrdup(def->name);
-    f->pub.help = xstrdup(def->help ? def->help : "");
+    f->pub.name = strdup(def->name);
+    f->pub.help = strdup(def->help ? def->help : "");
     f->pub.type = def->type;
-    labels = xcalloc(def->nlabels + 1, sizeof(char *));
-    for (i = 0; i < def->nlabels; i++) {
-        labels[i] = xstrdup(def->labels[i]);
-    }
+    labels = calloc(def->nlabels + 1, sizeof(char *));
     f->pub.labels = (const char *const *) labels;
+    if (f->pub.name == NULL || f->pub.help == NULL || labels == NULL) {
+        goto err;
+    }
     f->pub.nlabels = def->nlabels;
+    for (i = 0; i < def->nlabels; i++) {
+        labels[i] = strdup(def->labels[i]);
+        if (labels[i] == NULL) {
+            goto err;
+        }
+    }
 
     if (def->type == STORE_HISTOGRAM) {
-        buckets = xcalloc(def->nbuckets + 1, sizeof(double));
+        buckets = calloc(def->nbuckets + 1, sizeof(double));
+        if (buckets == NULL) {
+            goto err;
+        }
         memcpy(buckets, def->buckets, def->nbuckets * sizeof(double));
         f->pub.buckets = buckets;
         f->pub.nbuckets = def->nbuckets;
@@ -217,18 +230,23 @@ store_family_add(store_t *s, const store_family_def_t *def)
     f->store = s;
     f->sibling_label = def->sibling_label;
     if (def->sibling_label >= 0) {
-        f->sibling_values = xcalloc(def->nsibling_values + 1, sizeof(char *));
-        for (i = 0; i < def->nsibling_values; i++) {
-            f->sibling_values[i] = xstrdup(def->sibling_values[i]);
+        f->sibling_values = calloc(def->nsibling_values + 1, sizeof(char *));
+        if (f->sibling_values == NULL) {
+            goto err;
         }
         f->nsibling_values = def->nsibling_values;
+        for (i = 0; i < def->nsibling_values; i++) {
+            f->sibling_values[i] = strdup(def->sibling_values[i]);
+            if (f->sibling_values[i] == NULL) {
+                goto err;
+            }
+        }
     }
     f->overflow_id = NO_SERIES;
     f->index_cap = 64;
     f->index = malloc(f->index_cap * sizeof(uint32_t));
     if (f->index == NULL) {
-        family_free(f);
-        return NULL;
+        goto err;
     }
     memset(f->index, 0xff, f->index_cap * sizeof(uint32_t));
 
@@ -242,6 +260,10 @@ store_family_add(store_t *s, const store_family_def_t *def)
     s->nfamilies++;
     pthread_mutex_unlock(&s->lock);
     return f;
+
+err:
+    family_free(f);
+    return NULL;
 }
 
 
@@ -653,30 +675,6 @@ store_snap_buckets(const store_snap_t *snap, size_t i, size_t j,
 }
 
 
-static void *
-xcalloc(size_t n, size_t size)
-{
-    void  *p = calloc(n ? n : 1, size);
-
-    if (p == NULL) {
-        abort();
-    }
-    return p;
-}
-
-
-static char *
-xstrdup(const char *s)
-{
-    char  *p = strdup(s);
-
-    if (p == NULL) {
-        abort();
-    }
-    return p;
-}
-
-
 static void
 family_free(store_family_t *f)
 {
@@ -729,10 +727,7 @@ arena_pack(store_family_t *f, const strv_t *values)
     b = f->arena;
     if (b == NULL || b->cap - b->used < need) {
         cap = need > ARENA_BLOCK ? need : ARENA_BLOCK;
-        b = malloc(sizeof(*b) + cap);
-        if (b == NULL) {
-            abort();
-        }
+        b = xmalloc(sizeof(*b) + cap);
         b->used = 0;
         b->cap = cap;
         b->next = f->arena;
@@ -815,8 +810,7 @@ series_create(store_family_t *f, const strv_t *values, uint64_t hash,
 {
     uint32_t         id = (uint32_t) f->nseries;
     size_t           c = id >> CHUNK_SHIFT, need, i;
-    series_meta_t  **meta, *m;
-    uint64_t       **vals;
+    series_meta_t   *m;
     char            *p;
     uint32_t         len;
 
@@ -824,16 +818,8 @@ series_create(store_family_t *f, const strv_t *values, uint64_t hash,
         id = f->free_ids[--f->nfree];       /* an expired series' id */
         c = id >> CHUNK_SHIFT;
     } else if (c == f->nchunks) {
-        meta = realloc(f->meta, (c + 1) * sizeof(*meta));
-        if (meta == NULL) {
-            abort();
-        }
-        f->meta = meta;
-        vals = realloc(f->vals, (c + 1) * sizeof(*vals));
-        if (vals == NULL) {
-            abort();
-        }
-        f->vals = vals;
+        f->meta = xrealloc(f->meta, (c + 1) * sizeof(*f->meta));
+        f->vals = xrealloc(f->vals, (c + 1) * sizeof(*f->vals));
         f->meta[c] = xcalloc(CHUNK_SERIES, sizeof(series_meta_t));
         f->vals[c] = xcalloc(CHUNK_SERIES * f->stride, sizeof(uint64_t));
         f->nchunks++;
@@ -848,10 +834,7 @@ series_create(store_family_t *f, const strv_t *values, uint64_t hash,
         for (i = 0, need = 0; i < f->pub.nlabels; i++) {
             need += sizeof(uint32_t) + values[i].len;
         }
-        p = malloc(need ? need : 1);
-        if (p == NULL) {
-            abort();
-        }
+        p = xmalloc(need);
         m->labels = p;
         for (i = 0; i < f->pub.nlabels; i++) {
             len = (uint32_t) values[i].len;
@@ -869,24 +852,21 @@ series_create(store_family_t *f, const strv_t *values, uint64_t hash,
     f->nlive++;
 
     /* Keep the load factor at or below one half. */
-    if (f->nlive * 2 > f->index_cap && index_grow(f) != 0) {
-        abort();
+    if (f->nlive * 2 > f->index_cap) {
+        index_grow(f);
     }
     return id;
 }
 
 
-static int
+static void
 index_grow(store_family_t *f)
 {
     uint32_t  *index;
     size_t     cap = f->index_cap * 2, mask = cap - 1, i, j;
     uint32_t   id;
 
-    index = malloc(cap * sizeof(uint32_t));
-    if (index == NULL) {
-        return -1;
-    }
+    index = xmalloc(cap * sizeof(uint32_t));
     memset(index, 0xff, cap * sizeof(uint32_t));
     for (i = 0; i < f->index_cap; i++) {
         id = f->index[i];
@@ -902,7 +882,6 @@ index_grow(store_family_t *f)
     free(f->index);
     f->index = index;
     f->index_cap = cap;
-    return 0;
 }
 
 
@@ -942,8 +921,6 @@ series_remove(store_family_t *f, uint32_t id)
     store_t        *s = f->store;
     series_meta_t  *m = &f->meta[id >> CHUNK_SHIFT][id & CHUNK_MASK];
     size_t          mask = f->index_cap - 1, i, j, k;
-    uint32_t       *ids;
-    grave_t        *g;
 
     for (i = m->hash & mask; f->index[i] != id; i = (i + 1) & mask) {
         /* Find the slot holding id. */
@@ -964,11 +941,7 @@ series_remove(store_family_t *f, uint32_t id)
            f->stride * sizeof(uint64_t));
     if (s->ngraves == s->graves_cap) {
         s->graves_cap = s->graves_cap ? s->graves_cap * 2 : 64;
-        g = realloc(s->graves, s->graves_cap * sizeof(grave_t));
-        if (g == NULL) {
-            abort();
-        }
-        s->graves = g;
+        s->graves = xrealloc(s->graves, s->graves_cap * sizeof(grave_t));
     }
     s->graves[s->ngraves].labels = (char *) m->labels;
     s->graves[s->ngraves].epoch = s->epoch;
@@ -976,11 +949,7 @@ series_remove(store_family_t *f, uint32_t id)
     m->labels = NULL;
     if (f->nfree == f->free_cap) {
         f->free_cap = f->free_cap ? f->free_cap * 2 : 64;
-        ids = realloc(f->free_ids, f->free_cap * sizeof(uint32_t));
-        if (ids == NULL) {
-            abort();
-        }
-        f->free_ids = ids;
+        f->free_ids = xrealloc(f->free_ids, f->free_cap * sizeof(uint32_t));
     }
     f->free_ids[f->nfree++] = id;
     f->nlive--;

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "parsers/strv.h"
+#include "lib/strv.h"
 
 
 /* Types */

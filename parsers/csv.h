@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "parsers/strv.h"
+#include "lib/strv.h"
 
 
 /* Prototypes */

@@ -3,7 +3,7 @@
 #ifndef GWLOG_KV_H
 #define GWLOG_KV_H
 
-#include "parsers/strv.h"
+#include "lib/strv.h"
 
 
 /* Prototypes */

@@ -11,7 +11,7 @@
 #include <pcre2.h>
 #include <stddef.h>
 
-#include "parsers/strv.h"
+#include "lib/strv.h"
 
 
 /* Prototypes */

@@ -1,4 +1,4 @@
-/* check_buf.c - Unit tests for exporter/buf.c: growth by append, puts and
+/* check_buf.c - Unit tests for lib/buf.c: growth by append, puts and
  * printf, NUL termination, detach and free. */
 
 #include <stdio.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <check.h>
 
-#include "exporter/buf.h"
+#include "lib/buf.h"
 
 
 /* Helpers */

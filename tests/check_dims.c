@@ -10,8 +10,8 @@
 #include <check.h>
 
 #include "config/config.h"
-#include "exporter/log.h"
 #include "labels/dims.h"
+#include "lib/log.h"
 #include "tests/testutil.h"
 
 

@@ -1,4 +1,4 @@
-/* check_expo.c - Unit tests for exporter/expo.c: golden exposition text,
+/* check_expo.c - Unit tests for labels/expo.c: golden exposition text,
  * escapes and the shortest round-trip formatting of doubles. */
 
 #include <float.h>
@@ -9,9 +9,9 @@
 #include <string.h>
 #include <check.h>
 
-#include "exporter/buf.h"
-#include "exporter/expo.h"
+#include "labels/expo.h"
 #include "labels/store.h"
+#include "lib/buf.h"
 
 
 /* Macros */

@@ -15,10 +15,10 @@
 
 #include "config/config.h"
 #include "config/default.h"
-#include "exporter/log.h"
 #include "exporter/pipeline.h"
 #include "labels/dims.h"
 #include "labels/store.h"
+#include "lib/log.h"
 #include "parsers/regex.h"
 #include "parsers/utf8.h"
 #include "tests/testutil.h"

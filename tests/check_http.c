@@ -21,9 +21,9 @@
 #include <zlib.h>
 #include <check.h>
 
-#include "exporter/buf.h"
-#include "exporter/expo.h"
 #include "exporter/http.h"
+#include "labels/expo.h"
+#include "lib/buf.h"
 
 
 /* Macros */

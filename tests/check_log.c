@@ -1,4 +1,4 @@
-/* check_log.c - Unit tests for exporter/log.c: level names, the logfmt
+/* check_log.c - Unit tests for lib/log.c: level names, the logfmt
  * line format and its escapes, and filtering by level. */
 
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <check.h>
 
-#include "exporter/log.h"
+#include "lib/log.h"
 
 
 /* Macros */

@@ -8,10 +8,10 @@
 #include <check.h>
 
 #include "config/config.h"
-#include "exporter/log.h"
 #include "exporter/pipeline.h"
 #include "labels/dims.h"
 #include "labels/store.h"
+#include "lib/log.h"
 #include "tests/testutil.h"
 
 

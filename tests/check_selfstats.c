@@ -16,9 +16,9 @@
 #include <check.h>
 
 #include "revision.h"
-#include "exporter/buf.h"
 #include "exporter/selfstats.h"
 #include "labels/store.h"
+#include "lib/buf.h"
 
 
 /* Macros */

@@ -11,9 +11,9 @@
 #include <check.h>
 #include <zlib.h>
 
-#include "exporter/log.h"
 #include "exporter/state.h"
 #include "labels/store.h"
+#include "lib/log.h"
 #include "tests/testutil.h"
 
 

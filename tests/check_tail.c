@@ -9,11 +9,11 @@
 #include <check.h>
 
 #include "config/config.h"
-#include "exporter/log.h"
 #include "exporter/pipeline.h"
 #include "exporter/tail.h"
 #include "labels/dims.h"
 #include "labels/store.h"
+#include "lib/log.h"
 #include "tests/testutil.h"
 
 

@@ -35,6 +35,7 @@
 
 #include "config/config.h"
 #include "config/default.h"
+#include "lib/clock.h"
 #include "parsers/csv.h"
 #include "parsers/utf8.h"
 
@@ -87,7 +88,6 @@ static int parse_csv(csv_t *c, char **keycols, size_t nkeys);
 static int load(redisContext *rc, const csv_t *c, const char *prefix,
     const char *table, char **keycols, size_t nkeys);
 static int check_reply(redisContext *rc, redisReply *r, const char *what);
-static double now_s(void);
 
 
 int
@@ -198,7 +198,7 @@ main(int argc, char **argv)
     }
 
     /* Read and check everything first. */
-    t0 = now_s();
+    t0 = clock_wall();
     f = fopen(csv.file, "rb");
     if (f == NULL) {
         fprintf(stderr, "gwlog_dimload: %s: %s\n", csv.file, strerror(errno));
@@ -264,7 +264,7 @@ main(int argc, char **argv)
         goto done;
     }
     fprintf(stderr, "gwlog_dimload: %s: %zu rows in %.2f s\n", csv.file,
-            csv.nrows, now_s() - t0);
+            csv.nrows, clock_wall() - t0);
     rc = 0;
 
 done:
@@ -515,7 +515,7 @@ load(redisContext *rc, const csv_t *c, const char *prefix, const char *table,
                                 j ? "\x1f" : "", keycols[j]);
     }
     snprintf(nrows, sizeof(nrows), "%zu", c->nrows);
-    snprintf(when, sizeof(when), "%.3f", now_s());
+    snprintf(when, sizeof(when), "%.3f", clock_wall());
     {
         const char  *mv[] = { "HSET", mkey, "key_columns", kcols, "columns",
                               cols, "rows", nrows, "loaded_at", when,
@@ -581,14 +581,4 @@ check_reply(redisContext *rc, redisReply *r, const char *what)
         return -1;
     }
     return 0;
-}
-
-
-static double
-now_s(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double) ts.tv_sec + ts.tv_nsec / 1e9;
 }

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exporter/buf.h"
-#include "exporter/expo.h"
-#include "parsers/utf8.h"
 #include "exporter/pipeline.h"
 #include "labels/dims.h"
+#include "labels/expo.h"
 #include "labels/store.h"
+#include "lib/buf.h"
+#include "parsers/utf8.h"
 #include "tests/fuzz/fuzz_util.h"
 
 

@@ -21,11 +21,11 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "exporter/buf.h"
 #include "exporter/pipeline.h"
 #include "exporter/state.h"
 #include "labels/dims.h"
 #include "labels/store.h"
+#include "lib/buf.h"
 #include "tests/fuzz/fuzz_util.h"
 
 

@@ -15,7 +15,7 @@
 
 #include "config/config.h"
 #include "config/default.h"
-#include "exporter/log.h"
+#include "lib/log.h"
 
 
 /* Functions */

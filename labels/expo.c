@@ -1,6 +1,6 @@
 /* expo.c - Prometheus text exposition format 0.0.4 encoder. */
 
-#include "exporter/expo.h"
+#include "labels/expo.h"
 
 #include <float.h>
 #include <inttypes.h>

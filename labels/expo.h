@@ -10,8 +10,8 @@
 
 #include <stddef.h>
 
-#include "exporter/buf.h"
 #include "labels/store.h"
+#include "lib/buf.h"
 
 
 /* Macros */

@@ -1,18 +1,19 @@
 /* buf.c - Growable byte buffer. */
 
-#include "exporter/buf.h"
+#include "lib/buf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/alloc.h"
+
 
 void
 buf_reserve(buf_t *b, size_t n)
 {
     size_t  cap;
-    char   *p;
 
     if (b->len + n + 1 <= b->cap) {
         return;
@@ -21,12 +22,7 @@ buf_reserve(buf_t *b, size_t n)
     while (cap < b->len + n + 1) {
         cap *= 2;
     }
-    p = realloc(b->p, cap);
-    if (p == NULL) {
-        fprintf(stderr, "gwlog_exporter: out of memory (%zu bytes)\n", cap);
-        abort();
-    }
-    b->p = p;
+    b->p = xrealloc(b->p, cap);
     b->cap = cap;
     b->p[b->len] = '\0';
 }

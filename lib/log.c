@@ -1,6 +1,6 @@
 /* log.c - Levelled logfmt logger writing to stderr. */
 
-#include "exporter/log.h"
+#include "lib/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
