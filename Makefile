@@ -18,7 +18,8 @@ DEB_PKGS  := build-essential pkg-config libmicrohttpd-dev libinotifytools0-dev \
              libpcre2-dev libhiredis-dev check libyaml-dev zlib1g-dev \
              libgnutls28-dev libcrypt-dev \
              python3 curl openssl prometheus prometheus-alertmanager logrotate \
-             redis-server redis-tools chromium
+             redis-server redis-tools chromium \
+             python3-yaml victoria-metrics
 BUILD     := build
 VERSION   := 0.1.0
 REVISION  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -51,7 +52,7 @@ QUIET_CC = @printf '    %-6s %s\n' CC $@ 1>&2;
 QUIET_LD = @printf '    %-6s %s\n' LINK $@ 1>&2;
 endif
 
-.PHONY: all run test unit integration tailing operability web hostile rules e2e bench deps clean install dist redis \
+.PHONY: all run test unit integration tailing operability web hostile rules e2e fleet bench deps clean install dist redis \
         asan valgrind privilege fuzz fuzz-build
 
 all: $(BUILD)/gwlog_exporter $(BUILD)/loggen $(BUILD)/gwlog_dimload
@@ -119,7 +120,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/check_gwlog
-	@$(MAKE) --no-print-directory unit integration tailing operability web hostile rules e2e redis \
+	@$(MAKE) --no-print-directory unit integration tailing operability web hostile rules e2e fleet redis \
 	    asan privilege
 
 unit: $(BUILD)/check_gwlog
@@ -139,9 +140,15 @@ redis: all
 rules:
 	@python3 alerts/tests/check_alerts.py
 
-# Two regions, federation, Alertmanager, webhook, dashboards (~70 s).
+# Two regions, federation, Alertmanager, webhook, dashboards, at production
+# intervals (15 s) with the shipped rule files (~4 min).
 e2e: all
 	@python3 tests/e2e.py
+
+# tools/fleet_model.py against prometheus_tsdb_head_series of a real
+# Prometheus scraping 4 exporters (~30 s).
+fleet: all
+	@python3 tests/fleet.py
 
 bench: deps
 	@$(MAKE) --no-print-directory all
