@@ -140,8 +140,9 @@ redis: all
 rules:
 	@python3 alerts/tests/check_alerts.py
 
-# Two regions, federation, Alertmanager, webhook, dashboards, at production
-# intervals (15 s) with the shipped rule files (~4 min).
+# Two regions, two global tiers (federation, VictoriaMetrics + vmalert),
+# Alertmanager, webhook, dashboards, at production intervals (15 s) with the
+# shipped rule files (~6 min).
 e2e: all
 	@python3 tests/e2e.py
 

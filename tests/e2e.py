@@ -13,6 +13,11 @@ Real processes on 127.0.0.1, ports chosen at runtime:
     global Prometheus:  federates {__name__=~"region_[a-z_]+:.+"} from both
                         (honor_labels, honor_timestamps: false, as README
                         shows), alerts/global.rules.yml + global.alerts.yml
+    VictoriaMetrics:    the second global topology: both regional
+                        Prometheus servers also remote-write their region_*
+                        series to victoria-metrics; vmalert evaluates
+                        alerts/global.rules.yml + global.alerts.yml against
+                        it and posts to the same Alertmanager
     Alertmanager:       alerts/alertmanager.yml with only the webhook URLs
                         pointed at a receiver in this script
 
@@ -24,19 +29,22 @@ This script writes the access logs itself (seed-shaped JSON lines, one writer
 thread, fixed rates per exporter and product), so it knows independently how
 many lines per second each product gets.
 
-Checks, in order: every target up and every rule healthy; global QPS per
-product and per region equals the lines per second written; a 5xx burst
+Checks, in order: every target up and every rule healthy (3 Prometheus
+servers and vmalert); at both global tiers, QPS per product and per region
+equals the lines per second written and the success rate the share of 2xx
+lines written; a 5xx burst
 (10 % of one node's ecs lines, 6.7 % of ecs in cn-hangzhou) reaches the
 product team's webhook as HighErrorRate{severity="critical"} in < 60 s from
 the first bad line (printed), nothing else fires HighErrorRate, the slow
 tier's warning would be inhibited by it (posted to Alertmanager), every
-recording rule and dashboard query has data, the page clears once the
-burst stops.  Then, at the same time: exporter hz2 is killed (SIGKILL) for
+recording rule and dashboard query has data at both global tiers, the page
+clears once the burst stops.  Then, at the same time: exporter hz2 is killed (SIGKILL) for
 about a minute while its log keeps growing, and the cn-beijing Prometheus is
 stopped by PID.  GwlogExporterDown must reach the observability webhook
-within about a minute; cn-beijing must become a gap at the global level
-(no frozen values) within a minute and RegionalPrometheusDown must reach the
-gateway on-call; restarted, hz2 must count every line written (its counter
+within about a minute; cn-beijing must become a gap at both global tiers
+(no frozen values) within about a minute, RegionalPrometheusDown of the
+global Prometheus must reach the gateway on-call and vmalert's (heartbeat
+gone) Alertmanager; restarted, hz2 must count every line written (its counter
 equals the writer's count) and GwlogRestartBacklog must fire.
 Prints one line per check, the measured times, then "e2e: N passed, M failed".
 """
@@ -124,6 +132,10 @@ BURST_EXPORTER, BURST_PRODUCT = "hz1", "ecs"
 KILLED_EXPORTER = "hz2"          # SIGKILLed for about a minute, has --state.dir
 STOPPED_REGION = "cn-beijing"    # its Prometheus is stopped by PID
 EXPORTER_ARGS = {}
+# VictoriaMetrics as README "A global tier on VictoriaMetrics" runs it:
+# queries see samples 5 s after they arrive (default 30 s), and a series
+# without a sample for 45 s is a gap (default: derived from the interval).
+VM_FLAGS = ["-search.latencyOffset=5s", "-search.maxStalenessInterval=45s"]
 
 
 def write_dims(d):
@@ -343,6 +355,11 @@ def write_configs(ports):
             glob_ % (", external_labels: {region: %s}" % region) +
             "rule_files: ['%s/regional.rules.yml', '%s/regional.alerts.yml']\n"
             % (ALERTS, ALERTS) + alerting +
+            "remote_write:\n"
+            "  - url: http://127.0.0.1:%d/api/v1/write\n"
+            "    write_relabel_configs:\n"
+            "      - {source_labels: [__name__], regex: 'region_[a-z_]+:.+', action: keep}\n"
+            % ports["vm"] +
             "scrape_configs:\n"
             "  - job_name: gwlog\n"
             "    static_configs: [{targets: [%s]}]\n" % targets)
@@ -430,7 +447,7 @@ def main():
     if os.path.exists(OUT):
         shutil.rmtree(OUT)
     os.makedirs(OUT)
-    for tool in ("prometheus", "prometheus-alertmanager"):
+    for tool in ("prometheus", "prometheus-alertmanager", "victoria-metrics", "vmalert"):
         if shutil.which(tool) is None:
             check("%s installed" % tool, False)
             return
@@ -438,7 +455,7 @@ def main():
         check("build/gwlog_exporter built", False)
         return
 
-    ports = {k: free_port() for k in list(RATES) + ["am", "hook", "prom-global"]
+    ports = {k: free_port() for k in list(RATES) + ["am", "hook", "prom-global", "vm", "vmalert"]
              + ["prom-" + r for r in REGIONS]}
     dims = os.path.join(OUT, "dims")
     write_dims(dims)
@@ -467,6 +484,19 @@ def main():
         start(name, ["prometheus", "--config.file=" + os.path.join(d, "prometheus.yml"),
                      "--storage.tsdb.path=" + os.path.join(d, "data"),
                      "--web.listen-address=127.0.0.1:%d" % ports[name]])
+    start("victoria-metrics", [
+        "victoria-metrics", "-httpListenAddr=127.0.0.1:%d" % ports["vm"],
+        "-storageDataPath=" + os.path.join(OUT, "vm"), "-retentionPeriod=1d"]
+        + VM_FLAGS)
+    start("vmalert", [
+        "vmalert", "-httpListenAddr=127.0.0.1:%d" % ports["vmalert"],
+        "-rule=" + os.path.join(ALERTS, "global.rules.yml"),
+        "-rule=" + os.path.join(ALERTS, "global.alerts.yml"),
+        "-datasource.url=http://127.0.0.1:%d" % ports["vm"],
+        "-remoteWrite.url=http://127.0.0.1:%d" % ports["vm"],
+        "-remoteRead.url=http://127.0.0.1:%d" % ports["vm"],
+        "-notifier.url=http://127.0.0.1:%d" % ports["am"],
+        "-evaluationInterval=%ds" % INTERVAL])
     writer = Writer(logs)
     writer.start()
     try:
@@ -497,7 +527,7 @@ def exporter_requests(port):
                if l.startswith("gw_product_requests_total{"))
 
 
-def check_qps(proms, writer, where):
+def check_qps(gport, writer, where):
     """Global QPS per product and per region == lines/s written."""
     expected = {}
     for e, products in RATES.items():
@@ -514,7 +544,7 @@ def check_qps(proms, writer, where):
     # jitter and a loaded machine: a further 3 % of the value.
     def tol(n_series, want):
         return n_series * 4.0 / (WINDOW - INTERVAL - 1) + 0.03 * want
-    res, err = query(proms["global"], "product:gw_product_requests:rate1m")
+    res, err = query(gport, "product:gw_product_requests:rate1m")
     got = {r["metric"]["product"]: float(r["value"][1]) for r in res or []}
     for p in sorted(expected):
         n_series = sum(1 for e in RATES if p in RATES[e])
@@ -524,12 +554,12 @@ def check_qps(proms, writer, where):
               "global %s, written %d/s, tolerance %.2f"
               % ("%.3f" % g if g is not None else "none", expected[p],
                  tol(n_series, expected[p])))
-    res, _ = query(proms["global"], "sum(namespace_product_gw_http_req) by (product)")
+    res, _ = query(gport, "sum(namespace_product_gw_http_req) by (product)")
     got2 = {r["metric"]["product"]: float(r["value"][1]) for r in res or []}
     check("%s: seed query sum(namespace_product_gw_http_req) by (product) agrees" % where,
           bool(got2) and all(abs(got2.get(p, -1) - expected[p]) <=
                              tol(4, expected[p]) for p in expected), str(got2))
-    res, _ = query(proms["global"], "sum by (region, product) (namespace_product_gw_http_req)")
+    res, _ = query(gport, "sum by (region, product) (namespace_product_gw_http_req)")
     ok, detail = True, []
     for r in res or []:
         reg, p = r["metric"]["region"], r["metric"]["product"]
@@ -542,7 +572,7 @@ def check_qps(proms, writer, where):
           ok and len(res or []) == 6, ", ".join(detail))
     # success_rate = 2xx share: per line n, 1 in 37 is a 400 and 1 in 50 a
     # 429 (make_line), the rest 2xx; counted independently here.
-    res, _ = query(proms["global"], "sum by (product) (namespace_product_gw_http_2xx) / sum by (product) (namespace_product_gw_http_req)")
+    res, _ = query(gport, "sum by (product) (namespace_product_gw_http_2xx) / sum by (product) (namespace_product_gw_http_req)")
     n_ok = sum(1 for n in range(37 * 50 * 20) if not (n % 37 == 3 or n % 50 == 9 or n % 1000 == 7))
     share = n_ok / (37 * 50 * 20)
     vals = {r["metric"]["product"]: float(r["value"][1]) for r in res or []}
@@ -590,6 +620,16 @@ def run_checks(ports, writer):
         check("%s Prometheus: the %d rules of alerts/ loaded, none unhealthy"
               % (name, n), ok, detail)
 
+    def vmalert_ok():
+        d = json.loads(http_get("http://127.0.0.1:%d/api/v1/rules" % ports["vmalert"]))
+        rules = [r for g in d["data"]["groups"] for r in g.get("rules", [])]
+        bad = [(r["name"], r.get("lastError")) for r in rules if r.get("lastError")]
+        return len(rules) == want["global"] and not bad, "%d rules, bad %s" % (len(rules), bad)
+    wait_for(lambda: vmalert_ok()[0], 2 * INTERVAL, step=1)
+    ok, detail = vmalert_ok()
+    check("vmalert: the %d global rules of alerts/ loaded, none failing" % want["global"],
+          ok, detail)
+
     # ---- QPS, once the 1m windows are full and two more hops (regional
     # rule, federation, global rule) have passed.
     def global_has_all():
@@ -598,7 +638,15 @@ def run_checks(ports, writer):
     wait_for(global_has_all, WINDOW + 4 * INTERVAL)
     while time.time() - writer.t0 < WINDOW + 3 * INTERVAL:
         time.sleep(1)
-    check_qps(proms, writer, "federation")
+    check_qps(proms["global"], writer, "federation")
+    # VictoriaMetrics: remote write (batches of up to 5 s), vmalert's two
+    # levels of global rules, each written back through remote write.
+    def vm_has_all():
+        res, _ = query(ports["vm"], "product:gw_product_requests:rate1m")
+        return res and len(res) == 4
+    check("VictoriaMetrics: vmalert's global rules produce data",
+          wait_for(vm_has_all, 6 * INTERVAL, step=1))
+    check_qps(ports["vm"], writer, "victoriametrics")
 
     res, _ = query(proms["global"], 'ALERTS{alertname="HighErrorRate"}')
     res2, _ = query(proms["cn-hangzhou"], 'ALERTS{alertname="HighErrorRate"}')
@@ -659,21 +707,25 @@ def run_checks(ports, writer):
     # intervals) until every recording rule and the 5xx error-code series
     # have reached the global level.
     rule_names = {}
-    for name, f in (("cn-hangzhou", "regional.rules.yml"), ("global", "global.rules.yml")):
+    where = {"cn-hangzhou": proms["cn-hangzhou"], "global": proms["global"],
+             "victoriametrics": ports["vm"]}
+    for name, f in (("cn-hangzhou", "regional.rules.yml"), ("global", "global.rules.yml"),
+                    ("victoriametrics", "global.rules.yml")):
         rule_names[name] = re.findall(r"^\s*- record:\s*(\S+)",
                                       open(os.path.join(ALERTS, f)).read(), re.M)
 
     def empty_rules():
-        return {name: [n for n in names if not query(proms[name], n)[0]]
+        return {name: [n for n in names if not query(where[name], n)[0]]
                 for name, names in rule_names.items()}
-    wait_for(lambda: not any(empty_rules().values()) and
-             query(proms["global"], 'namespace_error_code_gw_http_code{http_code="503"}')[0],
-             4 * INTERVAL, step=1)
+    wait_for(lambda: not any(empty_rules().values()) and all(
+             query(where[g], 'namespace_error_code_gw_http_code{http_code="503"}')[0]
+             for g in ("global", "victoriametrics")), 6 * INTERVAL, step=1)
     empty = empty_rules()
     for name, names in rule_names.items():
         check("%s: all %d recording rules have data" % (name, len(names)),
               not empty[name], ", ".join(empty[name]))
-    check_dashboards(proms, "federation")
+    check_dashboards(proms, "federation", proms["global"])
+    check_dashboards(proms, "victoriametrics", ports["vm"], regional=False)
 
     # ---- the burst stops: the page clears with the first clean interval.
     with writer.lock:
@@ -704,13 +756,16 @@ def run_checks(ports, writer):
     check("all other processes still running at the end", not alive, ", ".join(alive))
 
 
-def check_dashboards(proms, where):
+def check_dashboards(proms, where, gport, regional=True):
     dash = dashboard_queries()
-    check("grafana/dashboards has 5 dashboards", len(dash) == 5,
-          ", ".join(os.path.basename(d[0]) for d in dash))
+    if regional:
+        check("grafana/dashboards has 5 dashboards", len(dash) == 5,
+              ", ".join(os.path.basename(d[0]) for d in dash))
     for f, d, level, variables, panels in dash:
+        if level == "regional" and not regional:
+            continue
         targets = ([proms[r] for r in REGIONS] if level == "regional"
-                   else [proms["global"]])
+                   else [gport])
         for port in targets:
             values, subst = resolve_variables(port, variables)
             empty = []
@@ -742,20 +797,46 @@ def kill_and_stop(ports, proms, writer):
     log("killed exporter %s (pid %d), stopped the %s Prometheus (pid %d)"
         % (victim, proc(victim).pid, STOPPED_REGION, prom_bj.pid))
 
-    # Region down: a gap at the global level, not frozen values.
-    def gap():
-        res, _ = query(proms["global"],
-                       'namespace_product_gw_http_req{region="%s"}' % STOPPED_REGION)
-        return res == []
-    got_gap = wait_for(gap, 90, step=1)
-    t_gap = time.time() - t_stop
-    if check("%s is a gap at the global level (no frozen values)" % STOPPED_REGION,
-             got_gap, "after %.1f s" % t_gap):
-        print("      gap at the global level %.1f s after its Prometheus stopped" % t_gap)
-        check("... within about a minute", t_gap < 75, "%.1f s" % t_gap)
-    res, _ = query(proms["global"], 'namespace_product_gw_http_req{region="%s"}'
-                   % [r for r in REGIONS if r != STOPPED_REGION][0])
-    check("the other region is still served", bool(res))
+    # vmalert's RegionalPrometheusDown, watched from now on in the
+    # background (read from Alertmanager's API: vmalert labels its alerts
+    # with alertgroup; it joins the Alertmanager group the global
+    # Prometheus' alert opened, which notifies again only after
+    # group_interval, 5m).
+    vm_down = {}
+
+    def watch_vm_down():
+        end = time.time() + 180
+        while time.time() < end:
+            try:
+                if [a for a in am_alerts(ports["am"], "RegionalPrometheusDown")
+                        if a["labels"].get("region") == STOPPED_REGION and
+                        "alertgroup" in a["labels"] and a["status"]["state"] == "active"]:
+                    vm_down["t"] = time.time()
+                    return
+            except Exception:
+                pass
+            time.sleep(1)
+    watcher = threading.Thread(target=watch_vm_down, daemon=True)
+    watcher.start()
+
+    # Region down: a gap at both global tiers, not frozen values.
+    gports = {"federation": proms["global"], "victoriametrics": ports["vm"]}
+    t_gap = {}
+    end = time.time() + 120
+    while len(t_gap) < len(gports) and time.time() < end:
+        for g, port in gports.items():
+            if g not in t_gap and query(port, 'namespace_product_gw_http_req{region="%s"}'
+                                        % STOPPED_REGION)[0] == []:
+                t_gap[g] = time.time() - t_stop
+        time.sleep(1)
+    other = [r for r in REGIONS if r != STOPPED_REGION][0]
+    for g, port in gports.items():
+        if check("%s: %s is a gap at the global level (no frozen values)"
+                 % (g, STOPPED_REGION), g in t_gap, "after %.1f s" % t_gap.get(g, -1)):
+            print("      %s: gap %.1f s after the regional Prometheus stopped" % (g, t_gap[g]))
+            check("%s: ... within about a minute" % g, t_gap[g] < 75, "%.1f s" % t_gap[g])
+        res, _ = query(port, 'namespace_product_gw_http_req{region="%s"}' % other)
+        check("%s: the other region is still served" % g, bool(res))
 
     # Exporter down and region down reach their receivers.
     def hook_for(alertname, path, extra):
@@ -767,12 +848,16 @@ def kill_and_stop(ports, proms, writer):
         dt = down[0][0] - t_kill
         print("      exporter down -> webhook: %.1f s (for: 30s)" % dt)
         check("... within about a minute", dt < 80, "%.1f s" % dt)
-    rdown = wait_for(lambda: hook_for("RegionalPrometheusDown", "/hooks/gateway-oncall",
-                                      {"region": STOPPED_REGION}), 120, step=1)
-    if check("RegionalPrometheusDown reaches the gateway on-call webhook", bool(rdown)):
+    # The global Prometheus' alert is the first of its group: it reaches
+    # the webhook.
+    rdown = wait_for(lambda: [x for x in hook_for(
+        "RegionalPrometheusDown", "/hooks/gateway-oncall", {"region": STOPPED_REGION})
+        if "alertgroup" not in x[2]["labels"]], 150, step=1)
+    if check("federation: RegionalPrometheusDown reaches the gateway on-call webhook",
+             bool(rdown)):
         dt = rdown[0][0] - t_stop
-        print("      region down -> webhook: %.1f s (for: 30s)" % dt)
-        check("... within about a minute", dt < 80, "%.1f s" % dt)
+        print("      federation: region down -> webhook: %.1f s (for: 30s)" % dt)
+        check("federation: ... within about a minute", dt < 80, "%.1f s" % dt)
 
     # Restart after about a minute with the same state dir: every line
     # written meanwhile (the backlog) is counted.
@@ -800,6 +885,13 @@ def kill_and_stop(ports, proms, writer):
           bool(res) and res[0]["metric"].get("instance") == "127.0.0.1:%d" % ports[victim],
           str([r["metric"] for r in res or []]))
 
+    watcher.join(200)
+    if check("victoriametrics: vmalert's RegionalPrometheusDown reaches Alertmanager "
+             "(heartbeat gone)", "t" in vm_down):
+        dt = vm_down["t"] - t_stop
+        print("      victoriametrics: region down -> Alertmanager: %.1f s"
+              " (45 s staleness + for: 30s)" % dt)
+        check("victoriametrics: ... within about 1.5 minutes", dt < 120, "%.1f s" % dt)
 
 if __name__ == "__main__":
     try:
