@@ -211,8 +211,11 @@ def rule_series(path, tr, n_lines, families):
             if "record" not in r:
                 continue
             m = RULE_RE.search(r["expr"])
-            if not m:               # histogram_quantile of a rule above
+            if not m and "histogram_quantile" in r["expr"]:   # of a rule above
                 out[r["record"]] = present(tr.keys(["product"], None), n_lines)
+                continue
+            if not m:               # sum without by: one series (heartbeat)
+                out[r["record"]] = 1
                 continue
             by = [x.strip() for x in m.group(1).split(",")]
             metric, matchers = m.group(2), m.group(3) or ""
