@@ -24,7 +24,8 @@ RUN_PKGS  := build-essential pkg-config libmicrohttpd-dev libinotifytools0-dev \
              libpcre2-dev libhiredis-dev libyaml-dev zlib1g-dev \
              libgnutls28-dev libcrypt-dev logrotate curl
 TEST_PKGS := check python3 openssl prometheus prometheus-alertmanager \
-             redis-server redis-tools chromium debhelper lintian
+             redis-server redis-tools chromium debhelper lintian \
+             python3-yaml victoria-metrics
 DEB_PKGS  := $(RUN_PKGS) $(TEST_PKGS)
 BUILD     := build
 VERSION   := 0.1.0
@@ -58,7 +59,7 @@ QUIET_CC = @printf '    %-6s %s\n' CC $@ 1>&2;
 QUIET_LD = @printf '    %-6s %s\n' LINK $@ 1>&2;
 endif
 
-.PHONY: all run test layers unit integration tailing sequences operability web flood hostile hostile-state \
+.PHONY: all run test layers unit integration tailing sequences operability web flood hostile hostile-state fleet \
         rules e2e bench deps clean install dist redis deb package deps-run check-dashboards \
         asan valgrind privilege fuzz fuzz-build
 
@@ -138,7 +139,7 @@ run: deps-run
 # the total at the end, so that a suite growing slower is seen.  The first
 # failing suite stops the run, as before.
 TEST_SUITES := layers unit integration tailing sequences operability web flood hostile hostile-state \
-               rules check-dashboards e2e redis package asan privilege
+               rules check-dashboards e2e fleet redis package asan privilege
 
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/check_gwlog
@@ -180,9 +181,16 @@ redis: all
 rules:
 	@python3 alerts/tests/check_alerts.py
 
-# Two regions, federation, Alertmanager, webhook, dashboards (~70 s).
+# Two regions, two global tiers (federation, VictoriaMetrics + vmalert),
+# Alertmanager, webhook, dashboards, at production intervals (15 s) with the
+# shipped rule files (~6 min).
 e2e: all
 	@python3 tests/e2e.py
+
+# tools/fleet_model.py against prometheus_tsdb_head_series of a real
+# Prometheus scraping 4 exporters (~30 s).
+fleet: all
+	@python3 tests/fleet.py
 
 bench: deps
 	@$(MAKE) --no-print-directory all

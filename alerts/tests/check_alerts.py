@@ -98,6 +98,9 @@ check("amtool check-config alerts/alertmanager.yml", rc == 0,
       "" if rc == 0 else out[-1500:])
 for labels, want in [
         ("alertname=HighErrorRate product=ecs region=cn-hangzhou scope=product", "team-ecs"),
+        ("alertname=HighErrorRate product=ecs region=cn-hangzhou scope=product severity=critical tier=fast", "team-ecs"),
+        ("alertname=HighErrorRate product=nosuchteam region=cn-hangzhou scope=product severity=critical", "gateway-oncall"),
+        ("alertname=GwlogExporterDown region=cn-hangzhou scope=exporter severity=critical", "observability"),
         ("alertname=ApiHigh503Ratio product=rds region=cn-beijing scope=api", "team-database"),
         ("alertname=HighErrorRate product=unknownproduct scope=product", "gateway-oncall"),
         ("alertname=GwlogExporterDown region=cn-hangzhou scope=exporter", "observability"),
