@@ -76,6 +76,8 @@
 #define GENS_INTERVAL   10.0            /* seconds between generation scans
                                          * when nothing asked for one */
 #define HORIZON_SLACK   2.0             /* seconds: coarse file clocks */
+#define MISSING_GRACE   2.0             /* seconds a closed record may be
+                                         * missing before it is given up */
 
 /* What a record is (tfile_t.rotated; checkpoints store the number). */
 enum {
@@ -113,6 +115,8 @@ typedef struct {
     off_t            disk_size;     /* K_DONE: st_size and mtime when */
     int64_t          mtime_ns;      /*   last checked */
     unsigned         born;          /* scan that created it */
+    double           missing_since; /* closed and not found since then
+                                     * (monotonic seconds; 0: found) */
     struct match    *match;         /* during a scan: its candidate */
     double           last_growth;   /* monotonic seconds */
     double           last_active;
@@ -821,6 +825,7 @@ scan(tail_t *t, int gens)
     struct stat   st;
     size_t        nm, i;
     double        now = clock_mono();
+    int           rc;
 
     t->last_scan = now;
     t->scan_seq++;
@@ -838,6 +843,7 @@ scan(tail_t *t, int gens)
             continue;                       /* registered by this scan */
         }
         if (f->match != NULL && scan_found(t, f, f->match, now) == 0) {
+            f->missing_since = 0;
             continue;
         }
         /* Not found, or its inode now holds other content: f's content
@@ -858,10 +864,26 @@ scan(tail_t *t, int gens)
             t->gens_due = 1;                /* decide on a full scan */
             continue;
         }
-        if (scan_relocate(t, f, m, nm) < 0) {
-            scan_gone(t, f);
-            file_remove(t, i--);
+        rc = scan_relocate(t, f, m, nm);
+        if (rc == 0) {
+            f->missing_since = 0;
+            continue;
         }
+        /* A directory read while logrotate renames may show a file under
+         * neither name (readdir(3) leaves it unspecified): a record is
+         * given up only once missing for MISSING_GRACE, so that a
+         * generation seen again under its next name is still known. */
+        if (rc > 0 || f->missing_since == 0
+            || now - f->missing_since < MISSING_GRACE)
+        {
+            if (f->missing_since == 0) {
+                f->missing_since = now;
+            }
+            t->gens_due = 1;
+            continue;
+        }
+        scan_gone(t, f);
+        file_remove(t, i--);
     }
 
     /* Rotated files: closed once read to their end and quiet for
