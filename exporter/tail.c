@@ -222,6 +222,8 @@ static int gz_complete(const char *path);
 static int64_t read_copy(tail_t *t, tfile_t *f, const char *path,
     off_t from, int *complete);
 static int64_t st_mtime_ns(const struct stat *st);
+static int restore_check(void *ctx, const state_file_t *files, size_t n,
+    double saved_at);
 static size_t glob_inputs(tail_t *t, match_t **out);
 static tfile_t *file_new(tail_t *t, const char *path, size_t input);
 static void file_remove(tail_t *t, size_t i);
@@ -441,7 +443,7 @@ tail_restore(tail_t *t)
         return 0;
     }
     store_lock(t->store);
-    rc = state_load(t->state, t->store, NULL, NULL, &sf, &n, &info);
+    rc = state_load(t->state, t->store, restore_check, t, &sf, &n, &info);
     if (info.corrupt > 0) {
         store_add(t->f_ckpt_corrupt, t->id_ckpt_corrupt, (uint64_t) info.corrupt);
     }
@@ -2403,4 +2405,51 @@ static int64_t
 st_mtime_ns(const struct stat *st)
 {
     return (int64_t) st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+
+/* A checkpoint's files against the file system (state_load()'s check).  A
+ * file still there under the same inode that holds fewer bytes than the
+ * checkpoint says were read from it was truncated since, or the
+ * checkpoint is wrong.  Truncation moves the mtime and, for a log, the
+ * first bytes: a file that starts with the same FP_MAX bytes, or that was
+ * not modified since the second before the checkpoint was saved, makes
+ * the checkpoint wrong.  It is refused and the other slot tried.
+ * Returns 0 to accept. */
+static int
+restore_check(void *ctx, const state_file_t *files, size_t n, double saved_at)
+{
+    const state_file_t  *sf;
+    struct stat          st;
+    char                 head[FP_MAX];
+    size_t               i;
+    int                  fd, same_head;
+
+    (void) ctx;
+    for (i = 0; i < n; i++) {
+        sf = &files[i];
+        if (sf->rotated == K_DONE || stat(sf->path, &st) != 0
+            || (uint64_t) st.st_dev != sf->dev
+            || (uint64_t) st.st_ino != sf->ino
+            || (uint64_t) st.st_size >= sf->offset)
+        {
+            continue;
+        }
+        same_head = 0;
+        if (sf->fp_len == FP_MAX
+            && (fd = open(sf->path, O_RDONLY | O_CLOEXEC)) >= 0)
+        {
+            same_head = pread(fd, head, FP_MAX, 0) == FP_MAX
+                        && hash_bytes(head, FP_MAX, 0) == sf->fp;
+            close(fd);
+        }
+        if (same_head || (double) st.st_mtim.tv_sec < saved_at) {
+            log_error("checkpoint refused: %s was read to offset %" PRIu64
+                      " by its account, but the file (%s) holds %lld bytes",
+                      sf->path, sf->offset, same_head ? "same first bytes"
+                      : "unchanged since", (long long) st.st_size);
+            return -1;
+        }
+    }
+    return 0;
 }

@@ -110,6 +110,10 @@ def hostile_variants(text, log):
         ("giant path", with_file(text, log, set_field(9, "/" + "x" * 100000)),
          "path"),
         ("negative counter", negative_counter(text), "count 0"),
+        # A right CRC, sane numbers, and an offset past the end of the file
+        # it names: refused against the file (same inode, same first bytes).
+        ("offset past the end of the file",
+         with_file(text, log, set_field(4, str(off * 10))), "contradict"),
     ]
 
 
@@ -133,7 +137,7 @@ def hostile_checkpoints():
     d = T.setup("hostile_checkpoints")
     log = os.path.join(d, "a.log")
     st = os.path.join(d, "st")
-    lines = T.pool(d, 300 + 13 * 40, 21)
+    lines = T.pool(d, 300 + 14 * 40, 21)
     with open(log, "wb") as f:
         f.writelines(lines[:300])
     ex = T.Exporter(d, [log], state=st)
