@@ -66,12 +66,10 @@ tailing.OUT = OUT                       # tailing.setup() makes dirs under it
 LOGROTATE = shutil.which("logrotate") or "/usr/sbin/logrotate"
 LINE_BYTES = 300    # loggen's floor with every seed field is ~2 KB a line
 
-# The default `rotated` (config/gwlog_exporter.yml) is ["{path}.1",
-# "{path}.1.gz"] today; issue 11 widens it to cover {path}.N, {path}.N.gz
-# and dateext's {path}-YYYYMMDD*.  Until that lands the scenarios set it
-# explicitly: once the default covers these layouts, drop ROTATED (None
-# keeps the default) and the suite tests the default.
-ROTATED = '["{path}.[0-9]*", "{path}-[0-9]*"]'
+# The default `rotated` (config/gwlog_exporter.yml) covers {path}.N,
+# {path}.N.gz and dateext's {path}-YYYYMMDD*: the scenarios test it (None
+# keeps the default; a string replaces it).
+ROTATED = None
 
 BREAK_LINE = (b'{"Product":"Break","HttpCode":"200","Api":"Broken",'
               b'"CallerUid":"1","TotalUsedTime":1}\n')
