@@ -172,7 +172,7 @@ static const field_t  file_fields[] = {
       NO_LEN, 0, 1 },
     { "skipping", FLD_DEC, 0, 1, FIELD(state_file_t, skipping),
       NO_LEN, 0, 1 },
-    { "rotated", FLD_DEC, 0, 1, FIELD(state_file_t, rotated),
+    { "rotated", FLD_DEC, 0, STATE_KIND_MAX, FIELD(state_file_t, rotated),
       NO_LEN, 0, 1 },
     { "path", FLD_STR, 1, STATE_PATH_MAX, FIELD(state_file_t, path),
       NO_LEN, FLD_NO_NUL | FLD_NO_NL, 1 },

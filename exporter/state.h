@@ -31,6 +31,7 @@
 
 #define STATE_FP_MAX        1024            /* bytes in a fingerprint, head
                                              * (fp) or tail (tfp) */
+#define STATE_KIND_MAX      2               /* state_file_t.rotated */
 #define STATE_PATH_MAX      4095            /* bytes in a path, NUL aside */
 #define STATE_CARRY_MAX     (256u << 20)    /* bytes of an unfinished line */
 #define STATE_INPUTS_MAX    65536           /* inputs (index bound) */
@@ -59,7 +60,10 @@ typedef struct {
     uint64_t    tfp;            /* hash of the tfp_len bytes before */
     uint32_t    tfp_len;        /*   offset (0: not known) */
     int         skipping;       /* inside a line longer than the limit */
-    int         rotated;        /* no longer at path: rotated away */
+    int         rotated;        /* what the record is: 0 a live file,
+                                 * 1 rotated away and still read, 2 a
+                                 * generation read to its end, kept to
+                                 * know it (up to STATE_KIND_MAX) */
     char       *carry;          /* bytes of an unfinished line; owned */
     size_t      carry_len;
 } state_file_t;

@@ -556,8 +556,8 @@ static const hostile_t  hostile[] = {
     { "ab%20c", "ab%0Ac", NULL, NULL, "carry: holds a newline" },
     /* Other file fields. */
     { "file 0 2049 1234", "file 65536 2049 1234", NULL, NULL, "input: 65536" },
-    { "0 1 /var/log/a.log.1", "0 2 /var/log/a.log.1", NULL, NULL,
-      "rotated: 2" },
+    { "0 1 /var/log/a.log.1", "0 3 /var/log/a.log.1", NULL, NULL,
+      "rotated: 3" },
     { "0 0 /var/log/a.log ", "2 0 /var/log/a.log ", NULL, NULL,
       "skipping: 2" },
     { " /var/log/a.log ab", " % ab", NULL, NULL, "path: length 0" },

@@ -479,6 +479,11 @@ def verify_exact(name, ex, d, truth, timeout=60, expected=None):
     if b"".join(data for _, data in generations(d)) != b"".join(truth):
         problems.insert(0, "test invalid: the generations on disk do not "
                         "hold exactly what was written")
+    # A refused checkpoint falls back to reading everything from the start,
+    # which can look exact by accident: none may be refused here.
+    corrupt = ex.value("gwlog_checkpoint_corrupt_total")
+    if corrupt:
+        problems.insert(0, "gwlog_checkpoint_corrupt_total %d" % corrupt)
     return report(name, got == want and not problems,
                   "%d/%d" % (got, want), summary(problems))
 
@@ -490,6 +495,9 @@ def verify_bounded(name, ex, d, truth, timeout=60):
     n_lo, n_hi = lines_of(lo), lines_of(hi)
     got = settle(ex, n_hi, timeout=timeout)
     bad = bounded_problems(lo, hi, actual_series(ex, d))
+    corrupt = ex.value("gwlog_checkpoint_corrupt_total")
+    if corrupt:
+        bad.insert(0, "gwlog_checkpoint_corrupt_total %d" % corrupt)
     detail = summary(bad)
     counts = "%d/%d" % (got, n_hi)
     if n_lo != n_hi:
