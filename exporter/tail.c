@@ -205,6 +205,8 @@ static int do_swap(tail_t *t, struct swap *sw);
 static void scan(tail_t *t, int gens);
 static void match_identities(tail_t *t, match_t *m, size_t nm);
 static int scan_found(tail_t *t, tfile_t *f, match_t *c, double now);
+static int scan_found_done(tail_t *t, tfile_t *f, match_t *c, double now);
+static void scan_take_path(tail_t *t, tfile_t *f, match_t *c);
 static int scan_relocate(tail_t *t, tfile_t *f, match_t *m, size_t nm);
 static void scan_gone(tail_t *t, tfile_t *f);
 static void scan_new_live(tail_t *t, match_t *c);
@@ -966,49 +968,30 @@ match_identities(tail_t *t, match_t *m, size_t nm)
 static int
 scan_found(tail_t *t, tfile_t *f, match_t *c, double now)
 {
-    int  restored = f->restored;
-
-    if (strcmp(f->path, c->path) != 0) {
-        pthread_mutex_lock(&t->files_lock);
-        free(f->path);
-        f->path = c->path;
-        c->path = strdup(f->path);          /* freed with the candidates */
-        pthread_mutex_unlock(&t->files_lock);
-    }
-    f->input = c->input;
-    f->restored = 0;
+    int  restored = f->restored, replaced = 0;
 
     if (f->rotated == K_DONE) {
-        if (!restored && !c->live && c->st.st_size == f->disk_size
-            && st_mtime_ns(&c->st) == f->mtime_ns)
-        {
-            return 0;                       /* unchanged */
-        }
-        if (!head_matches(f, c->path)) {
-            log_info("%s: inode reused by other content", c->path);
-            c->used = 0;
-            return -1;
-        }
-        f->disk_size = c->st.st_size;
-        f->mtime_ns = st_mtime_ns(&c->st);
-        if (f->gz || (!c->live && c->st.st_size <= f->offset)) {
-            return 0;
-        }
-        /* A plain generation that grew after we closed it (a writer that
-         * reopened late), or one moved back under a glob: read on. */
+        return scan_found_done(t, f, c, now);
+    }
+    if (f->fd < 0 && (restored || c->st.st_size != f->offset)) {
+        /* A restored file, or an idle one we closed, that may hold unread
+         * bytes: it must still hold what we read. */
         if (file_open_path(f, c->path) != 0) {
             return 0;
         }
-        if (f->size < f->offset || !position_matches(f, f->fd)) {
-            file_close(f);
-            c->used = 0;
-            return -1;
+        if (c->st.st_size < f->offset || !position_matches(f, f->fd)) {
+            if (!c->live) {
+                /* A generation now holds our inode (freed and reused):
+                 * our content is elsewhere, if anywhere. */
+                file_close(f);
+                c->used = 0;
+                return -1;
+            }
+            replaced = 1;                   /* truncated, or reused */
         }
-        f->rotated = c->live ? K_LIVE : K_ROTATED;
-        f->last_growth = now;
-        return 0;
     }
-
+    scan_take_path(t, f, c);
+    f->restored = 0;
     if (c->live) {
         if (f->rotated == K_ROTATED) {
             f->rotated = K_LIVE;            /* moved back under a glob */
@@ -1026,39 +1009,81 @@ scan_found(tail_t *t, tfile_t *f, match_t *c, double now)
         }
         count_rotation(t, c->path, "rename");
     }
-    f->size = c->st.st_size;
-
-    if (f->fd < 0) {
-        /* A restored file, or an idle one we closed: reopen when it holds
-         * unread bytes, checking it is still the same file. */
-        if (!restored && f->size == f->offset) {
-            return 0;
-        }
-        if (file_open_path(f, f->path) != 0) {
-            return 0;
-        }
-        if (f->size < f->offset || !position_matches(f, f->fd)) {
-            /* Same inode, other content: truncated while we were stopped
-             * or closed (the copy may hold the rest), or the inode was
-             * reused by a new file. */
-            off_t  size = f->size;
-
-            log_info("%s: same inode, new content: reading it from its "
-                     "start", f->path);
-            f->size = f->offset;
-            file_truncated(t, f, size, 0);
-        }
+    if (replaced) {
+        /* Same inode, other content at the live path: truncated while
+         * we were stopped or closed (a copy may hold the rest), or the
+         * inode was reused by a new file. */
+        log_info("%s: same inode, new content: reading it from its start",
+                 f->path);
+        f->size = f->offset;
+        file_truncated(t, f, c->st.st_size, 0);
         return 0;
     }
+    f->size = c->st.st_size;
     /* Content replaced in place (truncated and rewritten past our offset
      * before we looked) shows in the first bytes. */
-    if (f->size >= f->offset && !position_matches(f, f->fd)) {
+    if (f->fd >= 0 && f->size >= f->offset && !position_matches(f, f->fd)) {
         off_t  size = f->size;
 
         f->size = f->offset;
         file_truncated(t, f, size, 0);
     }
     return 0;
+}
+
+
+/* scan_found() for a generation read to its end. */
+static int
+scan_found_done(tail_t *t, tfile_t *f, match_t *c, double now)
+{
+    int  restored = f->restored;
+
+    if (!restored && !c->live && c->st.st_size == f->disk_size
+        && st_mtime_ns(&c->st) == f->mtime_ns)
+    {
+        scan_take_path(t, f, c);            /* unchanged, maybe renamed */
+        return 0;
+    }
+    if (!head_matches(f, c->path)) {
+        log_debug("%s: inode reused by other content", c->path);
+        c->used = 0;
+        return -1;
+    }
+    scan_take_path(t, f, c);
+    f->restored = 0;
+    f->disk_size = c->st.st_size;
+    f->mtime_ns = st_mtime_ns(&c->st);
+    if (f->gz || (!c->live && c->st.st_size <= f->offset)) {
+        return 0;
+    }
+    /* A plain generation that grew after we closed it (a writer that
+     * reopened late), or one moved back under a glob: read on. */
+    if (file_open_path(f, c->path) != 0) {
+        return 0;
+    }
+    if (f->size < f->offset || !position_matches(f, f->fd)) {
+        file_close(f);
+        c->used = 0;
+        return -1;
+    }
+    f->rotated = c->live ? K_LIVE : K_ROTATED;
+    f->last_growth = now;
+    return 0;
+}
+
+
+/* f is at c's path now. */
+static void
+scan_take_path(tail_t *t, tfile_t *f, match_t *c)
+{
+    if (strcmp(f->path, c->path) != 0) {
+        pthread_mutex_lock(&t->files_lock);
+        free(f->path);
+        f->path = c->path;
+        c->path = strdup(f->path);          /* freed with the candidates */
+        pthread_mutex_unlock(&t->files_lock);
+    }
+    f->input = c->input;
 }
 
 
