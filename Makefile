@@ -7,7 +7,7 @@
 #   make deb        build/deb/gwlog-exporter_VERSION_ARCH.deb (debhelper, lintian)
 #   make package    make deb, then install, run and purge it (tests/package.py)
 #   make check-dashboards  grafana/dashboards against Grafana's schema (tsc)
-#   make bench      throughput of --one-shot against wc -l on the same file
+#   make bench      throughput against wc -l and the peers (mtail, python)
 #   make asan       ASan + UBSan build in build-asan/, unit + integration tests
 #   make valgrind   memcheck on a --one-shot run and a short live run
 #   make privilege  run as nobody, no capabilities, W^X; verify the unit
@@ -23,7 +23,7 @@ PKGS      := libmicrohttpd libpcre2-8 hiredis yaml-0.1 zlib gnutls
 RUN_PKGS  := build-essential pkg-config libmicrohttpd-dev libinotifytools0-dev \
              libpcre2-dev libhiredis-dev libyaml-dev zlib1g-dev \
              libgnutls28-dev libcrypt-dev logrotate curl
-TEST_PKGS := check python3 openssl prometheus prometheus-alertmanager \
+TEST_PKGS := check python3 openssl prometheus prometheus-alertmanager mtail \
              redis-server redis-tools chromium debhelper lintian \
              python3-yaml victoria-metrics
 DEB_PKGS  := $(RUN_PKGS) $(TEST_PKGS)

@@ -108,7 +108,7 @@ scan_both(const char *buf, size_t len)
     int          r1, r2, r3, i, simd;
 
     r1 = json__scan_mode(keys, buf, len, o2, 0);
-    for (simd = 2; simd >= 1; simd--) {
+    for (simd = 5; simd >= 1; simd--) {
         r2 = json__scan_mode(keys, buf, len, out, simd);
         ck_fast(r1 == r2);
         if (r1 == JSON_OK) {
@@ -840,7 +840,7 @@ START_TEST(test_huge_string)
     }
     memcpy(buf + 9 + n, "\",\"Api\":1}", 10);
 
-    for (simd = 0; simd < 3; simd++) {
+    for (simd = 0; simd < 6; simd++) {
         ck_assert_int_eq(json__scan_mode(keys, buf, n + 19, out, simd),
                          JSON_OK);
         ck_assert_int_eq(out[K_EXT5].type, JSON_STRING);
@@ -904,6 +904,59 @@ START_TEST(test_simd_equivalence)
     ck_assert_int_gt(counts[0], 1000);
     ck_assert_int_gt(counts[-JSON_ERR_SYNTAX], 1000);
     ck_assert_int_gt(counts[-JSON_ERR_TRUNCATED], 1000);
+}
+END_TEST
+
+
+/* Every escape, quote and bad byte at every offset across the 64-byte
+ * blocks of the block classifier (the string starts at any offset of a
+ * block and the pattern straddles the next boundary at each of its
+ * bytes), and every prefix of those texts: all scanners agree. */
+START_TEST(test_block_boundaries)
+{
+    static const char *const pats[] = {
+        "\\\"", "\\\\", "\\\\\\\"", "\\\\\\\\\"", "\\\\\\\\\\\\\\\"",
+        "\\\\\\", "\\\\\\\\x", "\\u00e9", "\\uD83D\\uDE00", "\\u12\"",
+        "\\u12G4", "\\uABCDx", "\\x", "\\\x01", "\x1f", "\"", "\\/\\b\\f",
+        "\\n\\r\\t", "\\u", "\\u0", "\\u00", "\\u004", "\\"
+    };
+    char    buf[256];
+    size_t  np = sizeof(pats) / sizeof(pats[0]);
+    size_t  pad, at, i, len, plen, cut;
+    int     counts[6] = { 0 }, r;
+
+    for (i = 0; i < np; i++) {
+        plen = strlen(pats[i]);
+        for (pad = 0; pad < 64; pad += 7) {
+            for (at = 0; at < 72; at++) {
+                /* {"N":<pad spaces>"<at x>PAT<x...>","Api":1} */
+                len = 0;
+                memcpy(buf, "{\"N\":", 5);
+                len = 5;
+                memset(buf + len, ' ', pad);
+                len += pad;
+                buf[len++] = '"';
+                memset(buf + len, 'x', at);
+                len += at;
+                memcpy(buf + len, pats[i], plen);
+                len += plen;
+                memset(buf + len, 'y', 70 - at % 70);
+                len += 70 - at % 70;
+                memcpy(buf + len, "\",\"Api\":1}", 10);
+                len += 10;
+                ck_fast(len <= sizeof(buf));
+                r = scan_both(buf, len);
+                counts[-r]++;
+                if (at % 8 == 0 || (pad + 6 + at) % 64 > 56) {
+                    for (cut = pad + 6 + at; cut < len; cut++) {
+                        (void) scan_both(buf, cut);
+                    }
+                }
+            }
+        }
+    }
+    ck_assert_int_gt(counts[0], 1000);
+    ck_assert_int_gt(counts[-JSON_ERR_SYNTAX], 1000);
 }
 END_TEST
 
@@ -1229,6 +1282,7 @@ json_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_simd_equivalence);
+    tcase_add_test(tc, test_block_boundaries);
     tcase_add_test(tc, test_random_objects);
     tcase_add_test(tc, test_random_mutations);
     suite_add_tcase(s, tc);

@@ -19,6 +19,12 @@ Prints, as medians of RUNS runs (ratios measured in the same run):
              second (skipped without redis-server)
   callgrind  instructions per line on a fixed corpus (skipped without
              valgrind)
+  peers      one table, the same corpus, interleaved rounds: wc -l, gwlog
+             --one-shot, mtail (tools/gwlog.mtail), a naive python3
+             json.loads loop (tools/naive_count.py) and Fluent Bit when
+             FLUENT_BIT=/path/to/fluent-bit is given; every peer's counts
+             checked against tests/reference.py on a prefix of the corpus,
+             and against each other on the whole corpus
 
 Environment: BENCH_DIR (scratch, default /tmp/gwlog_bench), BENCH_LINES
 (corpus lines, default 200000, about 900 MB), RUNS (default 5), BUILD
@@ -78,12 +84,12 @@ def free_port():
     return port
 
 
-def run_timed(cmd):
+def run_timed(cmd, stdout=None):
     """Runs cmd (output discarded); returns (wall seconds, CPU seconds)."""
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   check=True)
+    with open(stdout or os.devnull, "w") as f:
+        subprocess.run(cmd, stdout=f, stderr=subprocess.DEVNULL, check=True)
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
@@ -588,6 +594,175 @@ def bench_callgrind(results):
     results["instr/line"] = per
 
 
+# Peers: the same work done by other tools.
+
+MTAIL_PROG = os.path.join(ROOT, "tools", "gwlog.mtail")
+NAIVE = os.path.join(ROOT, "tools", "naive_count.py")
+REFERENCE = os.path.join(ROOT, "tests", "reference.py")
+PEER_FAMILIES = {
+    "gw_api_requests_total": ("product", "api", "code_class"),
+    "gw_product_requests_total": ("product", "code_class"),
+}
+SAMPLE = re.compile(r'^([a-z_]+)\{(.*)\} ([0-9.e+]+)$')
+LABEL = re.compile(r'([a-z_]+)="((?:[^"\\]|\\.)*)"')
+
+
+def peer_counts(text):
+    """{(family, label values...): count} of the peer families in a
+    Prometheus text, other labels summed away, zeros left out."""
+    c = {}
+    for line in text.splitlines():
+        m = SAMPLE.match(line)
+        if not m or m.group(1) not in PEER_FAMILIES:
+            continue
+        labels = dict(LABEL.findall(m.group(2)))
+        key = (m.group(1),) + tuple(labels.get(l, "")
+                                    for l in PEER_FAMILIES[m.group(1)])
+        c[key] = c.get(key, 0) + int(float(m.group(3)))
+    return {k: v for k, v in c.items() if v}
+
+
+def peer_cmds(path, dims=True):
+    cmds = [("wc -l", ["wc", "-l", path]),
+            ("gwlog --one-shot", [EXPORTER, "--one-shot",
+                                  "--input.path=" + path,
+                                  "--dims.dir=" + DIMS])]
+    if shutil.which("mtail"):
+        cmds.append(("mtail", ["mtail", "--progs", MTAIL_PROG, "--logs", path,
+                               "--one_shot", "--one_shot_format=prometheus",
+                               "--emit_prog_label=false"]))
+    cmds.append(("python3 json.loads loop", ["python3", NAIVE, path]))
+    fb = os.environ.get("FLUENT_BIT")
+    if fb:
+        cmds.append(("Fluent Bit", fluent_bit_cmd(fb, path)))
+    return cmds
+
+
+def fluent_bit_cmd(fb, path):
+    """tail + log_to_metrics counting the same families, threaded input,
+    exiting at the end of the file; its counts come from its stdout."""
+    conf = os.path.join(DIR, "fluent-bit.conf")
+    with open(conf, "w") as f:
+        f.write("""[SERVICE]
+    flush 1
+    log_level error
+[INPUT]
+    name tail
+    path %s
+    read_from_head true
+    exit_on_eof true
+    threaded true
+    parser json
+    buffer_max_size 1MB
+[FILTER]
+    name grep
+    match *
+    exclude Domain ^popwarmup\\.aliyuncs\\.com$
+[FILTER]
+    name log_to_metrics
+    match *
+    tag metrics
+    metric_mode counter
+    metric_name requests_total
+    metric_description requests
+    label_field Product
+    label_field Api
+    label_field HttpCode
+[OUTPUT]
+    name stdout
+    match metrics
+""" % path)
+    return [fb, "-c", conf]
+
+
+def check_peers(path, dims_dir, counted):
+    """Compares every peer's counts on path with tests/reference.py."""
+    r = subprocess.run(["python3", REFERENCE, "--dims-dir=" + dims_dir,
+                        path], capture_output=True, text=True, check=True)
+    ref = peer_counts(r.stdout)
+    bad = []
+    for name, text in counted.items():
+        got = peer_counts(text)
+        if got != ref:
+            diff = sorted(set(got.items()) ^ set(ref.items()))[:3]
+            bad.append("%s: %d series vs %d in the reference, e.g. %s"
+                       % (name, len(got), len(ref), diff))
+    return ref, bad
+
+
+def bench_peers(results):
+    out("== peers: the same corpus, %d interleaved rounds, medians; counts "
+        "checked" % RUNS)
+    # Counts first, on a prefix the reference computes in seconds.
+    prefix = os.path.join(DIR, "peers-check.log")
+    with open(CORPUS, "rb") as src, open(prefix, "wb") as dst:
+        for i, line in enumerate(src):
+            if i == 3000:
+                break
+            dst.write(line)
+    counted = {}
+    for name, cmd in peer_cmds(prefix):
+        if name == "wc -l" or name == "Fluent Bit":
+            continue
+        r = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        counted[name] = r.stdout
+    ref, bad = check_peers(prefix, DIMS, counted)
+    for b in bad:
+        out("  COUNTS DIFFER " + b)
+    out("  counts on the first 3000 lines: %s equal to tests/reference.py "
+        "(%d series)" % (", ".join(sorted(counted)), len(ref)))
+    if bad:
+        raise RuntimeError("a peer's counts differ from the reference")
+
+    size = os.path.getsize(CORPUS)
+    warm(CORPUS)
+    cmds = peer_cmds(CORPUS)
+    times = {name: [] for name, _ in cmds}
+    outputs = {}
+    for rnd in range(RUNS):
+        for name, cmd in cmds:
+            o = os.path.join(DIR, "peer-%d.out" % len(outputs))
+            if rnd == 0 and name != "wc -l":
+                outputs[name] = o
+            times[name].append(run_timed(cmd, outputs.get(name)
+                                         if rnd == 0 else None))
+    # The whole corpus: every peer counts what gwlog counts.
+    whole = {}
+    for name, o in outputs.items():
+        with open(o) as f:
+            whole[name] = peer_counts(f.read())
+    base = whole["python3 json.loads loop"]
+    for name, c in whole.items():
+        if name != "Fluent Bit" and c != base:
+            raise RuntimeError("%s counts differ from the python loop's on "
+                               "the whole corpus" % name)
+    out("  whole corpus: %s count the same %d series (%d requests)"
+        % (", ".join(n for n in sorted(whole) if n != "Fluent Bit"),
+           len(base), sum(v for k, v in base.items()
+                          if k[0] == "gw_product_requests_total")))
+    out("  CPU: %s" % cpu_model())
+    wc = median([w for w, _ in times["wc -l"]])
+    gw_cpu = median([c for _, c in times["gwlog --one-shot"]])
+    out("  | tool | MB/s | CPU-s | ratio to `wc -l` (wall) | CPU-s relative "
+        "to gwlog one-shot |")
+    out("  |---|---|---|---|---|")
+    for name, _ in cmds:
+        w = median([x for x, _ in times[name]])
+        c = median([x for _, x in times[name]])
+        ratio = median([a[0] / b[0] for a, b in zip(times[name],
+                                                      times["wc -l"])])
+        out("  | %s | %.0f | %.2f | %.1f | %.2f |"
+            % (name, size / 1e6 / w, c, ratio, c / gw_cpu))
+        results["peer " + name] = dict(mbps=size / 1e6 / w, cpu=c,
+                                       ratio=ratio)
+    del wc
+    if not os.environ.get("FLUENT_BIT"):
+        out("  (Fluent Bit: not run; give FLUENT_BIT=/path/to/fluent-bit)")
+    else:
+        out("  (Fluent Bit: timed only; its log_to_metrics counts are not "
+            "parsed, so not checked)")
+
+
 def main():
     for b in (EXPORTER, LOGGEN):
         if not os.path.exists(b):
@@ -601,7 +776,8 @@ def main():
         for name, fn in (("ingest", bench_ingest), ("live", bench_live),
                          ("scrape", bench_scrape), ("memory", bench_memory),
                          ("freshness", bench_freshness), ("dims", bench_dims),
-                         ("callgrind", bench_callgrind)):
+                         ("callgrind", bench_callgrind),
+                         ("peers", bench_peers)):
             if want(name):
                 t0 = time.time()
                 fn(results)
