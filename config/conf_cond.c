@@ -128,6 +128,7 @@ cfg_parse_cond(cfg_ctx_t *ctx, yaml_node_t *node, cfg_cond_t *cond)
         break;
     }
 
+    cond->op = (cfg_cond_op_t) cfg_cond_cmds[op].arg;
     ctx->depth++;
     rc = cfg_map_apply(ctx, node, cfg_cond_cmds, "condition", vals, cond);
     ctx->depth--;
@@ -169,7 +170,6 @@ cfg_cond_set_str(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
 {
     cfg_cond_t  *cond = conf;
 
-    cond->op = (cfg_cond_op_t) cmd->arg;
     cond->strs = calloc(1, sizeof(char *));
     if (cond->strs == NULL) {
         return cfg_error(ctx, val, "out of memory");
@@ -192,7 +192,6 @@ cfg_cond_set_strs(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
 {
     cfg_cond_t  *cond = conf;
 
-    cond->op = (cfg_cond_op_t) cmd->arg;
     return cfg_get_strs(ctx, val, cmd->name, CFG_NONEMPTY, &cond->strs,
                         &cond->nstrs);
 }
@@ -206,7 +205,6 @@ cfg_cond_set_bool(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
     cfg_cond_t  *cond = conf;
     const char  *s;
 
-    cond->op = (cfg_cond_op_t) cmd->arg;
     if (val->type == YAML_SCALAR_NODE) {
         s = cfg_text(val);
         if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0
@@ -233,7 +231,6 @@ cfg_cond_set_num(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
 {
     cfg_cond_t  *cond = conf;
 
-    cond->op = (cfg_cond_op_t) cmd->arg;
     return cfg_get_number(ctx, val, cmd->name, &cond->num);
 }
 
@@ -243,30 +240,16 @@ static int
 cfg_cond_set_list(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
     const cfg_cmd_t *cmd)
 {
-    cfg_cond_t        *cond = conf;
-    yaml_node_item_t  *it;
-    size_t             n, i;
+    cfg_cond_t  *cond = conf;
+    size_t       i;
 
-    cond->op = (cfg_cond_op_t) cmd->arg;
-    if (val->type != YAML_SEQUENCE_NODE) {
-        return cfg_error(ctx, val, "\"%s\": expected a list of conditions, "
-                         "found %s", cmd->name, cfg_kind(val));
+    if (cfg_alloc_list(ctx, val, cmd->name, CFG_NONEMPTY, sizeof(cfg_cond_t),
+                       (void **) &cond->sub, &cond->nsub) != 0)
+    {
+        return -1;
     }
-    n = (size_t) (val->data.sequence.items.top
-                  - val->data.sequence.items.start);
-    if (n == 0) {
-        return cfg_error(ctx, val, "\"%s\": must not be empty", cmd->name);
-    }
-    cond->sub = calloc(n, sizeof(cfg_cond_t));
-    if (cond->sub == NULL) {
-        return cfg_error(ctx, val, "out of memory");
-    }
-    cond->nsub = n;
-
-    for (i = 0, it = val->data.sequence.items.start; i < n; i++, it++) {
-        if (cfg_parse_cond(ctx, yaml_document_get_node(ctx->doc, *it),
-                           &cond->sub[i]) != 0)
-        {
+    for (i = 0; i < cond->nsub; i++) {
+        if (cfg_parse_cond(ctx, cfg_item(ctx, val, i), &cond->sub[i]) != 0) {
             return -1;
         }
     }
@@ -281,7 +264,7 @@ cfg_cond_set_not(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
 {
     cfg_cond_t  *cond = conf;
 
-    cond->op = (cfg_cond_op_t) cmd->arg;
+    (void) cmd;
     cond->sub = calloc(1, sizeof(cfg_cond_t));
     if (cond->sub == NULL) {
         return cfg_error(ctx, val, "out of memory");

@@ -140,7 +140,7 @@ static const cfg_cmd_t cfg_input_cmds[] = {
       .flags = CFG_NONEMPTY | CFG_NONEMPTY_ITEMS | CFG_ONE_OR_LIST,
       .offset = offsetof(cfg_input_t, rotated),
       .count = offsetof(cfg_input_t, nrotated),
-      .help = "where rotated copies go, with {path}: \"{path}.1\"" },
+      .help = "where rotated copies go, with `{path}`: `{path}.1`" },
     cfg_null_cmd
 };
 
@@ -180,7 +180,7 @@ const cfg_cmd_t cfg_field_cmds[] = {
 static const cfg_cmd_t cfg_filter_cmds[] = {
     { .name = "name", .type = CFG_T_NAME, .flags = CFG_REQUIRED,
       .offset = offsetof(cfg_filter_t, name), .post = &cfg_filter_name,
-      .help = "label of gwlog_lines_filtered_total, [a-zA-Z0-9_]+" },
+      .help = "label of `gwlog_lines_filtered_total`, `[a-zA-Z0-9_]+`" },
     { .name = "drop", .type = CFG_T_CUSTOM, .set = cfg_set_cond,
       .tname = "condition",
       .flags = CFG_REQUIRED, .offset = offsetof(cfg_filter_t, drop),
@@ -266,7 +266,7 @@ static const cfg_sub_t cfg_cache_sub = {
 static const cfg_cmd_t cfg_table_cmds[] = {
     { .name = "name", .type = CFG_T_NAME, .flags = CFG_REQUIRED,
       .offset = offsetof(cfg_dim_t, name), .post = &cfg_table_name,
-      .help = "table name, [a-zA-Z0-9_]+; the CSV file is NAME.csv" },
+      .help = "table name, `[a-zA-Z0-9_]+`; the CSV file is `NAME.csv`" },
     { .name = "key", .type = CFG_T_CUSTOM, .set = cfg_set_table_key,
       .tname = "list or map",
       .flags = CFG_REQUIRED,
@@ -336,13 +336,13 @@ static const cfg_sub_t cfg_value_sub = {
 static const cfg_cmd_t cfg_metric_cmds[] = {
     { .name = "name", .type = CFG_T_NAME, .flags = CFG_REQUIRED,
       .offset = offsetof(cfg_metric_t, name), .post = &cfg_metric_name,
-      .help = "family name; gwlog_ and process_ are reserved" },
+      .help = "family name; `gwlog_` and `process_` are reserved" },
     { .name = "help", .type = CFG_T_STR, .flags = CFG_REQUIRED | CFG_NONEMPTY,
       .offset = offsetof(cfg_metric_t, help),
       .help = "HELP text" },
     { .name = "type", .type = CFG_T_ENUM, .flags = CFG_REQUIRED,
       .offset = offsetof(cfg_metric_t, type), .post = cfg_metric_types,
-      .help = "a counter's name ends in _total" },
+      .help = "a counter's name ends in `_total`" },
     { .name = "labels", .type = CFG_T_CUSTOM, .set = cfg_set_labels,
       .tname = "list",
       .help = "variables, or {label: variable}" },
@@ -364,7 +364,7 @@ static const cfg_cmd_t cfg_metric_cmds[] = {
     { .name = "max_series", .type = CFG_T_UINT,
       .offset = offsetof(cfg_metric_t, max_series),
       .dflt = CFG_STR(CFG_DEFAULT_MAX_SERIES),
-      .help = "label sets beyond fold into one __overflow__ series" },
+      .help = "label sets beyond fold into one `__overflow__` series" },
     { .name = "siblings", .type = CFG_T_CUSTOM, .set = cfg_set_siblings,
       .tname = "map",
       .help = "{label: [values]}: series created together, at 0" },
