@@ -4,6 +4,9 @@
 #   make run        install what running needs, generate live logs, run
 #   make test       install the test tools too, unit + integration tests
 #   make layers     who may include whom (ARCHITECTURE.md, tools/layers.py)
+#   make docs       README's config reference and the man page's OPTIONS
+#                   equal what the exporter prints from its tables
+#   make docs-update  rewrite them from build/gwlog_exporter
 #   make deb        build/deb/gwlog-exporter_VERSION_ARCH.deb (debhelper, lintian)
 #   make package    make deb, then install, run and purge it (tests/package.py)
 #   make check-dashboards  grafana/dashboards against Grafana's schema (tsc)
@@ -59,7 +62,7 @@ QUIET_CC = @printf '    %-6s %s\n' CC $@ 1>&2;
 QUIET_LD = @printf '    %-6s %s\n' LINK $@ 1>&2;
 endif
 
-.PHONY: all run test layers unit integration tailing sequences operability web flood hostile hostile-state fleet \
+.PHONY: all run test layers docs docs-update unit integration tailing sequences operability web flood hostile hostile-state fleet \
         rules e2e bench deps clean install dist redis deb package deps-run check-dashboards \
         asan valgrind privilege fuzz fuzz-build
 
@@ -101,6 +104,7 @@ $(BUILD)/revision.h: FORCE
 FORCE:
 
 $(BUILD)/obj/exporter/main.o $(BUILD)/obj/exporter/selfstats.o \
+$(BUILD)/obj/exporter/flags.o \
 $(BUILD)/obj/exporter/status.o $(BUILD)/obj/tests/check_selfstats.o: \
     $(BUILD)/revision.h
 
@@ -138,7 +142,7 @@ run: deps-run
 # Each suite runs in its own make, timed: "suite unit: 41 s" as it ends,
 # the total at the end, so that a suite growing slower is seen.  The first
 # failing suite stops the run, as before.
-TEST_SUITES := layers unit integration tailing sequences operability web flood hostile hostile-state \
+TEST_SUITES := layers docs unit integration tailing sequences operability web flood hostile hostile-state \
                rules check-dashboards e2e fleet redis package asan privilege
 
 test: deps
@@ -158,6 +162,14 @@ test: deps
 # first proves on a fixture that it finds what it must.
 layers:
 	@python3 tools/layers.py --self-test
+
+# The generated parts of README.md and deploy/gwlog_exporter.1 against
+# --help-config and --help-man (tools/docs.py).
+docs: all
+	@python3 tools/docs.py
+
+docs-update: all
+	@python3 tools/docs.py --write
 
 unit: $(BUILD)/check_gwlog
 	@cd tests && ../$(BUILD)/check_gwlog

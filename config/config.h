@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 
 /* Types */
@@ -222,8 +223,10 @@ typedef struct {
 
 /* Macros */
 
+/* The defaults, as plain numbers: config/conf_table.c turns them into the
+ * text of the keys' defaults, which the setters parse like user input. */
 #define CFG_DEFAULT_MAX_SERIES      100000
-#define CFG_DEFAULT_MAX_LINE_BYTES  (1024 * 1024)
+#define CFG_DEFAULT_MAX_LINE_BYTES  1048576
 #define CFG_DEFAULT_MAX_LABEL_BYTES 1024
 #define CFG_DEFAULT_POLL_INTERVAL   0.25
 #define CFG_DEFAULT_MAX_OPEN_FILES  1024
@@ -238,7 +241,7 @@ typedef struct {
 #define CFG_DEFAULT_REDIS_CONNECT   0.5
 #define CFG_DEFAULT_REDIS_COMMAND   0.25
 #define CFG_DEFAULT_REDIS_WAIT      1.0
-#define CFG_DEFAULT_REDIS_PENDING   (64 * 1024 * 1024)
+#define CFG_DEFAULT_REDIS_PENDING   67108864
 #define CFG_DEFAULT_REDIS_PREFIX    "gwlog:dim"
 
 
@@ -261,6 +264,11 @@ void config_free(cfg_t *cfg);
  * their variables, condition, value field, scale, buckets, max_series and
  * siblings (the help text may differ). */
 int config_metric_equal(const cfg_metric_t *a, const cfg_metric_t *b);
+
+/* Prints the reference of every configuration key (type, default,
+ * meaning) as Markdown, generated from the loader's own tables: what
+ * --help-config prints and README's configuration reference holds. */
+void config_reference(FILE *fp);
 
 /* Returns the index of the field called name, or -1. */
 int config_field_index(const cfg_t *cfg, const char *name);

@@ -6,7 +6,6 @@
  */
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -23,6 +22,7 @@
 #include "config/config.h"
 #include "config/default.h"
 #include "config/webconfig.h"
+#include "exporter/flags.h"
 #include "exporter/http.h"
 #include "exporter/pipeline.h"
 #include "exporter/selfstats.h"
@@ -35,101 +35,6 @@
 #include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/log.h"
-
-
-#define DEFAULT_LISTEN_ADDRESS  ":3913"
-#define DEFAULT_TELEMETRY_PATH  "/metrics"
-
-typedef struct {
-    const char      *config_file;
-    const char      *listen_address;
-    const char      *telemetry_path;
-    char           **input_paths;
-    size_t           ninput_paths;
-    const char      *dims_dir;
-    const char      *dims_redis;        /* --dims.redis: HOST:PORT */
-    const char      *state_dir;
-    int              one_shot;
-    int              check_config;
-    const char      *test_line;
-    int              test_lines;
-    int              lifecycle;
-    const char      *web_config;
-    unsigned         max_requests;
-    unsigned         max_connections;
-    unsigned         conn_timeout;
-} opts_t;
-
-enum {
-    OPT_CONFIG = 256, OPT_LISTEN, OPT_PATH, OPT_INPUT, OPT_DIMS, OPT_DIMS_REDIS, OPT_STATE,
-    OPT_ONE_SHOT, OPT_CHECK, OPT_LOG_LEVEL, OPT_VERSION, OPT_HELP,
-    OPT_TEST_LINE, OPT_TEST_LINES, OPT_LIFECYCLE, OPT_WEB_CONFIG,
-    OPT_MAX_REQUESTS, OPT_MAX_CONNECTIONS, OPT_CONN_TIMEOUT
-};
-
-static const struct option  long_options[] = {
-    { "config.file",          required_argument, NULL, OPT_CONFIG },
-    { "web.listen-address",   required_argument, NULL, OPT_LISTEN },
-    { "web.telemetry-path",   required_argument, NULL, OPT_PATH },
-    { "input.path",           required_argument, NULL, OPT_INPUT },
-    { "dims.dir",             required_argument, NULL, OPT_DIMS },
-    { "dims.redis",           required_argument, NULL, OPT_DIMS_REDIS },
-    { "state.dir",            required_argument, NULL, OPT_STATE },
-    { "one-shot",             no_argument,       NULL, OPT_ONE_SHOT },
-    { "check-config",         no_argument,       NULL, OPT_CHECK },
-    { "test-line",            required_argument, NULL, OPT_TEST_LINE },
-    { "test-lines",           no_argument,       NULL, OPT_TEST_LINES },
-    { "web.enable-lifecycle", no_argument,       NULL, OPT_LIFECYCLE },
-    { "web.config.file",      required_argument, NULL, OPT_WEB_CONFIG },
-    { "web.max-requests",     required_argument, NULL, OPT_MAX_REQUESTS },
-    { "web.max-connections",  required_argument, NULL, OPT_MAX_CONNECTIONS },
-    { "web.connection-timeout", required_argument, NULL, OPT_CONN_TIMEOUT },
-    { "log.level",            required_argument, NULL, OPT_LOG_LEVEL },
-    { "version",              no_argument,       NULL, OPT_VERSION },
-    { "help",                 no_argument,       NULL, OPT_HELP },
-    { NULL, 0, NULL, 0 }
-};
-
-static const char  usage_text[] =
-"Usage: gwlog_exporter [FLAGS]\n"
-"\n"
-"Turns API-gateway access logs into Prometheus metrics.\n"
-"\n"
-"Flags:\n"
-"  --config.file=FILE         YAML configuration (default: the embedded\n"
-"                             config/gwlog_exporter.yml)\n"
-"  --web.listen-address=ADDR  address to serve on, HOST:PORT or :PORT\n"
-"                             (default \"" DEFAULT_LISTEN_ADDRESS "\")\n"
-"  --web.telemetry-path=PATH  path of the metrics (default \"/metrics\")\n"
-"  --web.enable-lifecycle     allow POST /-/reload (SIGHUP always reloads)\n"
-"  --web.config.file=FILE     TLS and basic auth, in exporter-toolkit's\n"
-"                             format (tls_server_config, basic_auth_users)\n"
-"  --web.max-requests=N       scrapes served at once, beyond: 503 (default\n"
-"                             40; 0: no limit)\n"
-"  --web.max-connections=N    connections at once (default 1024); beyond,\n"
-"                             the oldest one waiting for a request is closed\n"
-"  --web.connection-timeout=S seconds a connection may take to send a\n"
-"                             request header, and stay idle in a request\n"
-"                             (default 10)\n"
-"  --input.path=GLOB          file(s) to tail; repeatable; replaces the\n"
-"                             config's input paths\n"
-"  --dims.dir=DIR             directory of dimension CSVs; replaces the\n"
-"                             config's dimensions.dir\n"
-"  --dims.redis=HOST:PORT     read the dimension tables from this Redis\n"
-"                             (or unix socket path) instead of the\n"
-"                             config's backend\n"
-"  --state.dir=DIR            directory for checkpoints of offsets and\n"
-"                             counts (must exist and be writable)\n"
-"  --one-shot                 read the inputs from their start to their\n"
-"                             end, print the exposition, exit\n"
-"  --check-config             validate the configuration and exit (0, or 1\n"
-"                             with file:line: reason)\n"
-"  --test-line=LINE           show what the configuration does with LINE:\n"
-"                             fields, filters, lookups, series; then exit\n"
-"  --test-lines               the same for every line read from stdin\n"
-"  --log.level=LEVEL          debug, info, warn or error (default info)\n"
-"  --version                  print the version and exit\n"
-"  -h, --help                 print this help and exit\n";
 
 
 /* The running exporter.  A reload replaces cfg, store, dims and pipe:
@@ -155,7 +60,6 @@ typedef struct {
     const cfg_t         *new_cfg;
 } keep_ctx_t;
 
-static int parse_flags(int argc, char **argv, opts_t *o);
 static cfg_t *load_config(const opts_t *o, char *err, size_t errlen);
 static int apply_overrides(cfg_t *cfg, const opts_t *o, char *err,
     size_t errlen);
@@ -170,7 +74,7 @@ static void write_exposition(app_t *a, buf_t *out);
 static int serve(app_t *a);
 static unsigned fit_connections(unsigned want, uint64_t files);
 static int test_lines(pipeline_t *pipe, const opts_t *o);
-static int parse_count(const char *s, int zero_ok, unsigned *out);
+static int mkdir_p(const char *path, mode_t mode);
 
 
 int
@@ -183,9 +87,12 @@ main(int argc, char **argv)
     char         err[CFG_ERRLEN];
     int          rc = 1;
 
-    if (parse_flags(argc, argv, &o) != 0) {
-        return 1;
+    rc = flags_parse(argc, argv, &o);
+    if (rc != FLAGS_OK) {
+        flags_free(&o);
+        return rc == FLAGS_EXIT ? 0 : 1;
     }
+    rc = 1;
     memset(&a, 0, sizeof(a));
     a.o = &o;
     pthread_rwlock_init(&a.rw, NULL);
@@ -261,7 +168,7 @@ done:
     config_free(a.cfg);
     pthread_rwlock_destroy(&a.rw);
     pthread_mutex_destroy(&a.reload_lock);
-    free(o.input_paths);
+    flags_free(&o);
     return rc;
 }
 
@@ -403,119 +310,6 @@ ready(void *ctx)
 }
 
 
-static int
-parse_flags(int argc, char **argv, opts_t *o)
-{
-    char  **paths;
-    int     c, level, i;
-
-    memset(o, 0, sizeof(*o));
-    o->listen_address = DEFAULT_LISTEN_ADDRESS;
-    o->telemetry_path = DEFAULT_TELEMETRY_PATH;
-    o->max_requests = 40;
-    o->max_connections = 1024;
-    o->conn_timeout = 10;
-
-    while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
-        switch (c) {
-        case OPT_CONFIG:
-            o->config_file = optarg;
-            break;
-        case OPT_LISTEN:
-            o->listen_address = optarg;
-            break;
-        case OPT_PATH:
-            if (optarg[0] != '/') {
-                fprintf(stderr, "gwlog_exporter: --web.telemetry-path must "
-                        "start with \"/\"\n");
-                return -1;
-            }
-            o->telemetry_path = optarg;
-            break;
-        case OPT_INPUT:
-            paths = realloc(o->input_paths,
-                            (o->ninput_paths + 1) * sizeof(char *));
-            if (paths == NULL) {
-                return -1;
-            }
-            o->input_paths = paths;
-            o->input_paths[o->ninput_paths++] = optarg;
-            break;
-        case OPT_DIMS:
-            o->dims_dir = optarg;
-            break;
-        case OPT_DIMS_REDIS:
-            o->dims_redis = optarg;
-            break;
-        case OPT_STATE:
-            o->state_dir = optarg;
-            break;
-        case OPT_ONE_SHOT:
-            o->one_shot = 1;
-            break;
-        case OPT_CHECK:
-            o->check_config = 1;
-            break;
-        case OPT_TEST_LINE:
-            o->test_line = optarg;
-            break;
-        case OPT_TEST_LINES:
-            o->test_lines = 1;
-            break;
-        case OPT_LIFECYCLE:
-            o->lifecycle = 1;
-            break;
-        case OPT_WEB_CONFIG:
-            o->web_config = optarg;
-            break;
-        case OPT_MAX_REQUESTS:
-        case OPT_MAX_CONNECTIONS:
-        case OPT_CONN_TIMEOUT:
-            if (parse_count(optarg, c == OPT_MAX_REQUESTS,
-                            c == OPT_MAX_REQUESTS ? &o->max_requests
-                            : c == OPT_MAX_CONNECTIONS ? &o->max_connections
-                                                       : &o->conn_timeout)
-                != 0)
-            {
-                for (i = 0; long_options[i].val != c; i++) {
-                    /* Find the flag's name for the message. */
-                }
-                fprintf(stderr, "gwlog_exporter: --%s: expected a whole "
-                        "number, got \"%s\"\n", long_options[i].name, optarg);
-                return -1;
-            }
-            break;
-        case OPT_LOG_LEVEL:
-            level = log_level_parse(optarg);
-            if (level < 0) {
-                fprintf(stderr, "gwlog_exporter: --log.level: unknown level "
-                        "\"%s\" (debug, info, warn, error)\n", optarg);
-                return -1;
-            }
-            log_set_level((log_level_t) level);
-            break;
-        case OPT_VERSION:
-            printf("gwlog_exporter version %s (revision %s)\n", GWLOG_VERSION,
-                   GWLOG_REVISION);
-            exit(0);
-        case 'h':
-        case OPT_HELP:
-            fputs(usage_text, stdout);
-            exit(0);
-        default:
-            fputs(usage_text, stderr);
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "gwlog_exporter: unexpected argument \"%s\"\n",
-                argv[optind]);
-        return -1;
-    }
-    return 0;
-}
-
-
 static cfg_t *
 load_config(const opts_t *o, char *err, size_t errlen)
 {
@@ -584,10 +378,11 @@ apply_overrides(cfg_t *cfg, const opts_t *o, char *err, size_t errlen)
             return -1;
         }
     }
-    /* A missing state directory is created; one that cannot be written
-     * only costs checkpoints (counted), never ingestion. */
+    /* A missing state directory is created, with its parents; one that
+     * cannot be written only costs checkpoints (counted), never
+     * ingestion. */
     if (o->state_dir != NULL && !o->one_shot && !o->check_config) {
-        if (mkdir(o->state_dir, 0750) != 0 && errno != EEXIST) {
+        if (mkdir_p(o->state_dir, 0750) != 0) {
             snprintf(err, errlen, "gwlog_exporter: --state.dir %s: %s",
                      o->state_dir, strerror(errno));
             return -1;
@@ -672,22 +467,6 @@ status(void *ctx, buf_t *html)
 
 
 /* A whole number for a flag (0 only when zero_ok). */
-static int
-parse_count(const char *s, int zero_ok, unsigned *out)
-{
-    char           *end;
-    unsigned long   v;
-
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (s[0] == '\0' || s[0] == '-' || *end != '\0' || errno != 0
-        || v > 1000000 || (v == 0 && !zero_ok))
-    {
-        return -1;
-    }
-    *out = (unsigned) v;
-    return 0;
-}
 
 
 /* The line tester: --test-line=LINE, or every line of stdin with
@@ -819,4 +598,34 @@ serve(app_t *a)
     http_stop(http);
     tail_stop(a->tail);
     return 0;
+}
+
+
+/* mkdir -p: creates path and its missing parents (mode for each).
+ * Returns 0, or -1 with errno set. */
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+    char    *copy, *p;
+    int      rc;
+
+    copy = strdup(path);
+    if (copy == NULL) {
+        return -1;
+    }
+    rc = 0;
+    for (p = copy + 1; rc == 0 && *p != '\0'; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(copy, mode) != 0 && errno != EEXIST) {
+                rc = -1;
+            }
+            *p = '/';
+        }
+    }
+    if (rc == 0 && mkdir(copy, mode) != 0 && errno != EEXIST) {
+        rc = -1;
+    }
+    free(copy);
+    return rc;
 }

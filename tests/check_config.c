@@ -970,6 +970,8 @@ static const error_case_t  redis_cases[] = {
     { IN MET "dimensions:\n  redis: {addresses: ['h:0']}\n", 4,
       "is not HOST:PORT" },
     { IN MET "dimensions:\n  redis:\n    db: -1\n", 5, "db" },
+    { IN MET "dimensions:\n  redis:\n    db: 1000001\n", 5,
+      "\"db\": 1000001 is more than 1000000" },
     { IN MET "dimensions:\n  redis:\n    username: u\n", 5,
       "needs a password" },
     { IN MET "dimensions:\n  redis:\n    wait: 0s\n", 5,
@@ -989,6 +991,58 @@ static const error_case_t  redis_cases[] = {
       "    - name: t\n      key: [uid]\n      provides: [a]\n"
       "      cache:\n        ttl: 10\n        size: 3\n", 11, "size" },
 };
+
+/* Database 0 is Redis' own default, and the table's default. */
+START_TEST(test_redis_db_zero)
+{
+    cfg = load_inline(IN MET "dimensions:\n  redis:\n    db: 0\n");
+    ck_assert_msg(cfg != NULL, "%s", err);
+    ck_assert_uint_eq(cfg->redis.db, 0);
+    config_free(cfg);
+    cfg = load_inline(IN MET);
+    ck_assert_msg(cfg != NULL, "%s", err);
+    ck_assert_uint_eq(cfg->redis.db, 0);
+    ck_assert_str_eq(cfg->redis.prefix, CFG_DEFAULT_REDIS_PREFIX);
+    ck_assert(cfg->redis.connect_timeout == CFG_DEFAULT_REDIS_CONNECT);
+    ck_assert(cfg->redis.command_timeout == CFG_DEFAULT_REDIS_COMMAND);
+    ck_assert(cfg->redis.max_wait == CFG_DEFAULT_REDIS_WAIT);
+    ck_assert_uint_eq(cfg->redis.max_pending_bytes,
+                      CFG_DEFAULT_REDIS_PENDING);
+    ck_assert_int_eq(cfg->redis.line, 0);
+    ck_assert_int_eq(cfg->dims_backend, CFG_DIMS_CSV);
+    config_free(cfg);
+    cfg = NULL;
+}
+END_TEST
+
+
+/* The reference names every key of every map, with its default. */
+START_TEST(test_reference)
+{
+    static const char *rows[] = {
+        "#### `inputs[]`", "| `paths` | list of strings (or one string), "
+        "required |", "#### `dimensions.tables[].cache`",
+        "| `poll_interval` | duration | `0.25` |", "| `max_series` | integer "
+        "| `100000` |", "#### `metrics[].value`", "| `scale` | number > 0 | "
+        "`1` |", "| `not_match` | string |", "| `db` | integer 0..1000000 | "
+        "`0` |", "| `prefix` | string | `gwlog:dim` |"
+    };
+    char    *text;
+    size_t   len, i;
+    FILE    *fp;
+
+    fp = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(fp);
+    config_reference(fp);
+    fclose(fp);
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        ck_assert_msg(strstr(text, rows[i]) != NULL, "no \"%s\" in:\n%s",
+                      rows[i], text);
+    }
+    free(text);
+}
+END_TEST
+
 
 START_TEST(test_redis_errors)
 {
@@ -1037,6 +1091,8 @@ config_suite(void)
     tc = tcase_create("Redis");
     tcase_add_test(tc, test_redis_options);
     tcase_add_test(tc, test_default_cache_policies);
+    tcase_add_test(tc, test_redis_db_zero);
+    tcase_add_test(tc, test_reference);
     tcase_add_loop_test(tc, test_redis_errors, 0,
                         (int) (sizeof(redis_cases) / sizeof(redis_cases[0])));
     suite_add_tcase(s, tc);
