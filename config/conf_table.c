@@ -140,7 +140,10 @@ static const cfg_cmd_t cfg_input_cmds[] = {
       .flags = CFG_NONEMPTY | CFG_NONEMPTY_ITEMS | CFG_ONE_OR_LIST,
       .offset = offsetof(cfg_input_t, rotated),
       .count = offsetof(cfg_input_t, nrotated),
-      .help = "where rotated copies go, with `{path}`: `{path}.1`" },
+      .dflt = "{path}[.-][0-9]*",
+      .help = "globs of a file's rotated generations, with `{path}` for "
+              "its path (the default covers `.1`, `.2.gz`, dateext's "
+              "`-YYYYMMDD` and `-YYYYMMDD.gz`)" },
     cfg_null_cmd
 };
 

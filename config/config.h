@@ -37,7 +37,7 @@ typedef struct {
     cfg_format_t    format;
     char           *regex;          /* PCRE2 with named groups (regex only) */
     cfg_start_t     start_at;       /* for files seen for the first time */
-    char          **rotated;        /* where rotated copies go: "{path}.1" */
+    char          **rotated;        /* globs of its generations */
     size_t          nrotated;
     int             line;
 } cfg_input_t;

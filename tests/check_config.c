@@ -186,9 +186,8 @@ START_TEST(test_default_fields)
     ck_assert_uint_eq(cfg->tail.max_open_files, 1024);
     ck_assert(cfg->tail.rotate_wait == 10);
     ck_assert(cfg->tail.checkpoint_interval == 5);
-    ck_assert_uint_eq(cfg->inputs[0].nrotated, 2);
-    ck_assert_str_eq(cfg->inputs[0].rotated[0], "{path}.[0-9]*");
-    ck_assert_str_eq(cfg->inputs[0].rotated[1], "{path}-[0-9]*");
+    ck_assert_uint_eq(cfg->inputs[0].nrotated, 1);
+    ck_assert_str_eq(cfg->inputs[0].rotated[0], "{path}[.-][0-9]*");
     ck_assert_str_eq(field(cfg, "total_used_time")->key, "TotalUsedTime");
     ck_assert_ptr_null(field(cfg, "http_code")->dflt);
 
