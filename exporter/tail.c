@@ -315,8 +315,10 @@ add_families(tail_t *t, store_t *store)
     def.nlabels = 2;
     t->f_rotations = store_family_add(store, &def);
     def.name = "gwlog_truncated_bytes_lost_total";
-    def.help = "Bytes a truncation removed before they were read and that "
-               "no rotated copy held (a lower bound).";
+    def.help = "Bytes no reader could read any more: removed by a "
+               "truncation without a copy, written in copytruncate's "
+               "window, or held unread by a file that vanished (a lower "
+               "bound).";
     def.labels = path_label;
     def.nlabels = 1;
     t->f_lost = store_family_add(store, &def);
