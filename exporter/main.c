@@ -29,6 +29,7 @@
 #include "exporter/state.h"
 #include "exporter/status.h"
 #include "exporter/tail.h"
+#include "exporter/tester.h"
 #include "labels/dims.h"
 #include "labels/expo.h"
 #include "labels/store.h"
@@ -53,6 +54,8 @@ typedef struct {
     int              check_config;
     const char      *test_line;
     int              test_lines;
+    const char      *test_expect;
+    unsigned         test_fail_on;
     int              lifecycle;
     const char      *web_config;
     unsigned         max_requests;
@@ -63,7 +66,8 @@ typedef struct {
 enum {
     OPT_CONFIG = 256, OPT_LISTEN, OPT_PATH, OPT_INPUT, OPT_DIMS, OPT_DIMS_REDIS, OPT_STATE,
     OPT_ONE_SHOT, OPT_CHECK, OPT_LOG_LEVEL, OPT_VERSION, OPT_HELP,
-    OPT_TEST_LINE, OPT_TEST_LINES, OPT_LIFECYCLE, OPT_WEB_CONFIG,
+    OPT_TEST_LINE, OPT_TEST_LINES, OPT_TEST_EXPECT, OPT_TEST_FAIL_ON,
+    OPT_LIFECYCLE, OPT_WEB_CONFIG,
     OPT_MAX_REQUESTS, OPT_MAX_CONNECTIONS, OPT_CONN_TIMEOUT
 };
 
@@ -79,6 +83,8 @@ static const struct option  long_options[] = {
     { "check-config",         no_argument,       NULL, OPT_CHECK },
     { "test-line",            required_argument, NULL, OPT_TEST_LINE },
     { "test-lines",           no_argument,       NULL, OPT_TEST_LINES },
+    { "test-expect",          required_argument, NULL, OPT_TEST_EXPECT },
+    { "test-fail-on",         required_argument, NULL, OPT_TEST_FAIL_ON },
     { "web.enable-lifecycle", no_argument,       NULL, OPT_LIFECYCLE },
     { "web.config.file",      required_argument, NULL, OPT_WEB_CONFIG },
     { "web.max-requests",     required_argument, NULL, OPT_MAX_REQUESTS },
@@ -127,6 +133,11 @@ static const char  usage_text[] =
 "  --test-line=LINE           show what the configuration does with LINE:\n"
 "                             fields, filters, lookups, series; then exit\n"
 "  --test-lines               the same for every line read from stdin\n"
+"  --test-expect=FILE         with --test-line(s): exit 1 unless the output\n"
+"                             is FILE's (an earlier run's), showing the\n"
+"                             first line that differs\n"
+"  --test-fail-on=LIST        with --test-line(s): exit 1 when a line's\n"
+"                             verdict is in LIST (invalid, filtered)\n"
 "  --log.level=LEVEL          debug, info, warn or error (default info)\n"
 "  --version                  print the version and exit\n"
 "  -h, --help                 print this help and exit\n";
@@ -169,7 +180,6 @@ static void status(void *ctx, buf_t *html);
 static void write_exposition(app_t *a, buf_t *out);
 static int serve(app_t *a);
 static unsigned fit_connections(unsigned want, uint64_t files);
-static int test_lines(pipeline_t *pipe, const opts_t *o);
 static int parse_count(const char *s, int zero_ok, unsigned *out);
 
 
@@ -212,7 +222,10 @@ main(int argc, char **argv)
         goto done;
     }
     if (o.test_line != NULL || o.test_lines) {
-        rc = test_lines(a.pipe, &o);
+        tester_opts_t  t = { o.test_line, stdin, o.test_expect,
+                             o.test_fail_on };
+
+        rc = tester_run(a.pipe, &t, stdout, stderr);
         goto done;
     }
 
@@ -462,6 +475,17 @@ parse_flags(int argc, char **argv, opts_t *o)
         case OPT_TEST_LINES:
             o->test_lines = 1;
             break;
+        case OPT_TEST_EXPECT:
+            o->test_expect = optarg;
+            break;
+        case OPT_TEST_FAIL_ON:
+            if (tester_parse_fail_on(optarg, &o->test_fail_on) != 0) {
+                fprintf(stderr, "gwlog_exporter: --test-fail-on: \"%s\": "
+                        "expected invalid, filtered or both, "
+                        "comma-separated\n", optarg);
+                return -1;
+            }
+            break;
         case OPT_LIFECYCLE:
             o->lifecycle = 1;
             break;
@@ -510,6 +534,13 @@ parse_flags(int argc, char **argv, opts_t *o)
     if (optind < argc) {
         fprintf(stderr, "gwlog_exporter: unexpected argument \"%s\"\n",
                 argv[optind]);
+        return -1;
+    }
+    if ((o->test_expect != NULL || o->test_fail_on != 0)
+        && o->test_line == NULL && !o->test_lines)
+    {
+        fprintf(stderr, "gwlog_exporter: --test-expect and --test-fail-on "
+                "go with --test-line or --test-lines\n");
         return -1;
     }
     return 0;
@@ -686,34 +717,6 @@ parse_count(const char *s, int zero_ok, unsigned *out)
         return -1;
     }
     *out = (unsigned) v;
-    return 0;
-}
-
-
-/* The line tester: --test-line=LINE, or every line of stdin with
- * --test-lines, through the first input's format. */
-static int
-test_lines(pipeline_t *pipe, const opts_t *o)
-{
-    char     *line = NULL;
-    size_t    cap = 0, n = 0;
-    ssize_t   len;
-
-    if (o->test_line != NULL) {
-        printf("line 1: %s\n", o->test_line);
-        pipeline_explain(pipe, 0, o->test_line, strlen(o->test_line), stdout);
-        return 0;
-    }
-    while ((len = getline(&line, &cap, stdin)) >= 0) {
-        if (len > 0 && line[len - 1] == '\n') {
-            len--;
-        }
-        printf("%sline %zu: %.*s\n", n ? "\n" : "", n + 1,
-               len > 200 ? 200 : (int) len, line);
-        pipeline_explain(pipe, 0, line, (size_t) len, stdout);
-        n++;
-    }
-    free(line);
     return 0;
 }
 
