@@ -16,6 +16,7 @@
 
 #include "revision.h"
 #include "config/config.h"
+#include "exporter/tester.h"
 #include "lib/log.h"
 
 
@@ -28,6 +29,7 @@ typedef enum {
     FLAG_SWITCH,            /* int set to 1, no argument */
     FLAG_COUNT,             /* unsigned, min..1000000 */
     FLAG_LOG_LEVEL,         /* log_set_level() */
+    FLAG_VERDICTS,          /* unsigned: tester_parse_fail_on() */
     FLAG_VERSION,           /* informational: print, then exit 0 */
     FLAG_HELP,
     FLAG_HELP_CONFIG,
@@ -122,6 +124,12 @@ static const flag_t  flags[] = {
       "dimension lookups, the series it would increment; then exit." },
     { "test-lines", 0, NULL, FLAG_SWITCH, opt(test_lines), 0, NULL, 0,
       "The same as --test-line for every line read from stdin." },
+    { "test-expect", 0, "FILE", FLAG_STR, opt(test_expect), 0, NULL, 0,
+      "With --test-line(s): exit 1 unless the output is FILE's (a reviewed "
+      "earlier run), naming the first line that differs as FILE:N." },
+    { "test-fail-on", 0, "LIST", FLAG_VERDICTS, opt(test_fail_on), 0, NULL,
+      0, "With --test-line(s): exit 1 when a line's verdict is in LIST "
+      "(invalid, filtered), naming each such line." },
     { "log.level", 0, "LEVEL", FLAG_LOG_LEVEL, 0, 0, "info", 0,
       "debug, info, warn or error. Logs are logfmt on stderr." },
     { "help-config", 0, NULL, FLAG_HELP_CONFIG, 0, 0, NULL, 0,
@@ -178,6 +186,13 @@ flags_parse(int argc, char **argv, opts_t *o)
     if (optind < argc) {
         fprintf(stderr, "gwlog_exporter: unexpected argument \"%s\"\n",
                 argv[optind]);
+        return FLAGS_ERROR;
+    }
+    if ((o->test_expect != NULL || o->test_fail_on != 0)
+        && o->test_line == NULL && !o->test_lines)
+    {
+        fprintf(stderr, "gwlog_exporter: --test-expect and --test-fail-on "
+                "need --test-line or --test-lines\n");
         return FLAGS_ERROR;
     }
     return FLAGS_OK;
@@ -316,6 +331,14 @@ flag_set(const flag_t *f, const char *arg, opts_t *o)
             return FLAGS_ERROR;
         }
         log_set_level((log_level_t) level);
+        return FLAGS_OK;
+
+    case FLAG_VERDICTS:
+        if (tester_parse_fail_on(arg, (unsigned *) p) != 0) {
+            fprintf(stderr, "gwlog_exporter: --%s: expected a list of "
+                    "invalid, filtered; got \"%s\"\n", f->name, arg);
+            return FLAGS_ERROR;
+        }
         return FLAGS_OK;
 
     case FLAG_VERSION:

@@ -29,6 +29,8 @@ typedef struct {
     int              check_config;
     const char      *test_line;
     int              test_lines;
+    const char      *test_expect;       /* --test-expect: FILE */
+    unsigned         test_fail_on;      /* --test-fail-on: TESTER_* bits */
     int              lifecycle;
     const char      *web_config;
     unsigned         max_requests;

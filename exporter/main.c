@@ -29,6 +29,7 @@
 #include "exporter/state.h"
 #include "exporter/status.h"
 #include "exporter/tail.h"
+#include "exporter/tester.h"
 #include "labels/dims.h"
 #include "labels/expo.h"
 #include "labels/store.h"
@@ -73,7 +74,6 @@ static void status(void *ctx, buf_t *html);
 static void write_exposition(app_t *a, buf_t *out);
 static int serve(app_t *a);
 static unsigned fit_connections(unsigned want, uint64_t files);
-static int test_lines(pipeline_t *pipe, const opts_t *o);
 static int mkdir_p(const char *path, mode_t mode);
 
 
@@ -119,7 +119,10 @@ main(int argc, char **argv)
         goto done;
     }
     if (o.test_line != NULL || o.test_lines) {
-        rc = test_lines(a.pipe, &o);
+        tester_opts_t  t = { o.test_line, stdin, o.test_expect,
+                             o.test_fail_on };
+
+        rc = tester_run(a.pipe, &t, stdout, stderr);
         goto done;
     }
 
@@ -467,34 +470,6 @@ status(void *ctx, buf_t *html)
 
 
 /* A whole number for a flag (0 only when zero_ok). */
-
-
-/* The line tester: --test-line=LINE, or every line of stdin with
- * --test-lines, through the first input's format. */
-static int
-test_lines(pipeline_t *pipe, const opts_t *o)
-{
-    char     *line = NULL;
-    size_t    cap = 0, n = 0;
-    ssize_t   len;
-
-    if (o->test_line != NULL) {
-        printf("line 1: %s\n", o->test_line);
-        pipeline_explain(pipe, 0, o->test_line, strlen(o->test_line), stdout);
-        return 0;
-    }
-    while ((len = getline(&line, &cap, stdin)) >= 0) {
-        if (len > 0 && line[len - 1] == '\n') {
-            len--;
-        }
-        printf("%sline %zu: %.*s\n", n ? "\n" : "", n + 1,
-               len > 200 ? 200 : (int) len, line);
-        pipeline_explain(pipe, 0, line, (size_t) len, stdout);
-        n++;
-    }
-    free(line);
-    return 0;
-}
 
 
 /* Raises the soft limit on open files to the hard one, and returns how

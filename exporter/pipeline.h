@@ -26,6 +26,13 @@
 
 typedef struct pipeline pipeline_t;     /* opaque */
 
+/* What pipeline_explain() found the line does. */
+typedef enum {
+    PIPELINE_OK = 0,                /* counted (valid, not filtered) */
+    PIPELINE_INVALID,               /* gwlog_parse_errors_total */
+    PIPELINE_FILTERED               /* dropped by a filter */
+} pipeline_verdict_t;
+
 
 /* Prototypes */
 
@@ -45,11 +52,12 @@ void pipeline_line(pipeline_t *p, size_t input, const char *line,
 
 /* The line tester: describes on out what pipeline_line() would do with
  * this line (fields, required fields, filter verdict, dimension lookups,
- * each series and how it changes) without counting anything.  With the
- * Redis backend it waits (at most dimensions.redis.wait) for the lookups,
- * taking the store lock itself: the caller must not hold it. */
-void pipeline_explain(pipeline_t *p, size_t input, const char *line,
-    size_t len, FILE *out);
+ * each series and how it changes) without counting anything, and returns
+ * the verdict.  With the Redis backend it waits (at most
+ * dimensions.redis.wait) for the lookups, taking the store lock itself:
+ * the caller must not hold it. */
+pipeline_verdict_t pipeline_explain(pipeline_t *p, size_t input,
+    const char *line, size_t len, FILE *out);
 
 /* Lines waiting for a dimension lookup (Redis backend; always 0 with the
  * CSV backend).  Any thread. */

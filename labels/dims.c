@@ -1,5 +1,6 @@
-/* dims.c - Dimension tables from a directory of CSV files, and the front
- * of both backends (the Redis one is labels/dims_redis.c). */
+/* dims.c - The front end of the dimension backends (dims_internal.h:
+ * one ops table each), and the CSV backend: tables from a directory of
+ * CSV files.  The Redis backend is labels/dims_redis.c. */
 
 #include "labels/dims.h"
 
@@ -14,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "labels/dims_redis.h"
+#include "labels/dims_internal.h"
 #include "labels/expo.h"
 #include "lib/clock.h"
 #include "lib/hash.h"
@@ -50,23 +51,222 @@ typedef struct {
     _Atomic double    loaded_at;    /* unix time of the last load */
 } table_t;
 
-struct dims {
+/* The CSV backend. */
+typedef struct {
     table_t          *tables;
     size_t            ntables;
-    dredis_t         *redis;    /* the Redis backend, or NULL: CSV */
+} dcsv_t;
+
+struct dims {
+    const dims_ops_t *ops;
+    void             *be;       /* the backend's object, owned */
 };
 
 
+static dims_t *dims_wrap(const dims_ops_t *ops, void *be);
+static void *dcsv_create(const cfg_t *cfg, const char *dir);
+static void dcsv_destroy(void *be);
+static dims_result_t dcsv_get(void *be, size_t t, const strv_t *keys,
+    unsigned flags, const strv_t **row, uint64_t *seq);
+static const strv_t *dcsv_lookup(void *be, size_t t, const strv_t *keys);
+static int dcsv_reload(void *be);
+static size_t dcsv_entries(const void *be, size_t t);
+static uint64_t dcsv_loads(const void *be, size_t t);
+static void dcsv_write_metrics(void *be, buf_t *b);
 static void table_load(table_t *t);
 static int rows_parse(table_t *t, char *data, size_t len, rows_t *out);
 static void rows_free(rows_t *r);
 static uint64_t key_hash(const strv_t *keys, size_t n);
 
 
+static const dims_ops_t  dcsv_ops = {
+    .name = "csv",
+    .async = 0,
+    .destroy = dcsv_destroy,
+    .get = dcsv_get,
+    .lookup = dcsv_lookup,
+    .reload = dcsv_reload,
+    .entries = dcsv_entries,
+    .loads = dcsv_loads,
+    .write_metrics = dcsv_write_metrics,
+};
+
+
+/* The front end: dims.h's functions, each calling the backend's entry or
+ * answering the default dims_internal.h gives for a NULL one. */
+
 dims_t *
 dims_create(const cfg_t *cfg, const char *dir)
 {
+    return dims_wrap(&dcsv_ops, dcsv_create(cfg, dir));
+}
+
+
+dims_t *
+dims_create_redis(const cfg_t *cfg, const char *addr)
+{
+    return dims_wrap(&dredis_ops, dredis_create(cfg, addr));
+}
+
+
+/* Takes be (NULL: its constructor failed). */
+static dims_t *
+dims_wrap(const dims_ops_t *ops, void *be)
+{
     dims_t  *d;
+
+    if (be == NULL) {
+        return NULL;
+    }
+    d = calloc(1, sizeof(*d));
+    if (d == NULL) {
+        ops->destroy(be);
+        return NULL;
+    }
+    d->ops = ops;
+    d->be = be;
+    return d;
+}
+
+
+void
+dims_destroy(dims_t *d)
+{
+    if (d == NULL) {
+        return;
+    }
+    d->ops->destroy(d->be);
+    free(d);
+}
+
+
+int
+dims_reload_if_changed(dims_t *d)
+{
+    return d->ops->reload != NULL ? d->ops->reload(d->be) : 0;
+}
+
+
+const strv_t *
+dims_lookup(dims_t *d, size_t t, const strv_t *keys)
+{
+    return d->ops->lookup != NULL ? d->ops->lookup(d->be, t, keys) : NULL;
+}
+
+
+size_t
+dims_entries(const dims_t *d, size_t t)
+{
+    return d->ops->entries(d->be, t);
+}
+
+
+uint64_t
+dims_loads(const dims_t *d, size_t t)
+{
+    return d->ops->loads != NULL ? d->ops->loads(d->be, t) : 0;
+}
+
+
+dims_result_t
+dims_get(dims_t *d, size_t t, const strv_t *keys, unsigned flags,
+    const strv_t **row, uint64_t *seq)
+{
+    return d->ops->get(d->be, t, keys, flags, row, seq);
+}
+
+
+int
+dims_async(const dims_t *d)
+{
+    return d->ops->async;
+}
+
+
+uint64_t
+dims_sync(dims_t *d)
+{
+    return d->ops->sync != NULL ? d->ops->sync(d->be) : 0;
+}
+
+
+int
+dims_has_news(dims_t *d)
+{
+    return d->ops->has_news != NULL ? d->ops->has_news(d->be) : 0;
+}
+
+
+void
+dims_wait(dims_t *d, double timeout)
+{
+    struct timespec  ts;
+
+    if (d->ops->wait != NULL) {
+        d->ops->wait(d->be, timeout);
+        return;
+    }
+    ts.tv_sec = (time_t) timeout;
+    ts.tv_nsec = (long) ((timeout - (double) ts.tv_sec) * 1e9);
+    nanosleep(&ts, NULL);
+}
+
+
+void
+dims_wake(dims_t *d)
+{
+    if (d->ops->wake != NULL) {
+        d->ops->wake(d->be);
+    }
+}
+
+
+void
+dims_wait_loaded(dims_t *d, double timeout)
+{
+    if (d->ops->wait_loaded != NULL) {
+        d->ops->wait_loaded(d->be, timeout);
+    }
+}
+
+
+double
+dims_max_wait(const dims_t *d)
+{
+    return d->ops->max_wait != NULL ? d->ops->max_wait(d->be) : 0;
+}
+
+
+uint64_t
+dims_max_pending_bytes(const dims_t *d)
+{
+    return d->ops->max_pending_bytes != NULL
+           ? d->ops->max_pending_bytes(d->be) : 0;
+}
+
+
+void
+dims_set_pending_lines(dims_t *d, uint64_t n)
+{
+    if (d->ops->set_pending_lines != NULL) {
+        d->ops->set_pending_lines(d->be, n);
+    }
+}
+
+
+void
+dims_write_metrics(dims_t *d, buf_t *b)
+{
+    d->ops->write_metrics(d->be, b);
+}
+
+
+/* The CSV backend. */
+
+static void *
+dcsv_create(const cfg_t *cfg, const char *dir)
+{
+    dcsv_t  *d;
     size_t   i, n;
 
     d = calloc(1, sizeof(*d));
@@ -87,7 +287,7 @@ dims_create(const cfg_t *cfg, const char *dir)
         n = strlen(dir) + strlen(cfg->dims[i].name) + 6;
         d->tables[i].path = malloc(n);
         if (d->tables[i].path == NULL) {
-            dims_destroy(d);
+            dcsv_destroy(d);
             return NULL;
         }
         snprintf(d->tables[i].path, n, "%s/%s.csv", dir, cfg->dims[i].name);
@@ -97,15 +297,12 @@ dims_create(const cfg_t *cfg, const char *dir)
 }
 
 
-void
-dims_destroy(dims_t *d)
+static void
+dcsv_destroy(void *be)
 {
-    size_t  i;
+    dcsv_t  *d = be;
+    size_t   i;
 
-    if (d == NULL) {
-        return;
-    }
-    dredis_destroy(d->redis);
     for (i = 0; i < d->ntables; i++) {
         rows_free(&d->tables[i].rows);
         free(d->tables[i].path);
@@ -115,15 +312,16 @@ dims_destroy(dims_t *d)
 }
 
 
-int
-dims_reload_if_changed(dims_t *d)
+static int
+dcsv_reload(void *be)
 {
+    dcsv_t      *d = be;
     struct stat  st;
     table_t     *t;
     size_t       i;
     int          n = 0, exists;
 
-    for (i = 0; d->redis == NULL && i < d->ntables; i++) {
+    for (i = 0; i < d->ntables; i++) {
         t = &d->tables[i];
         if (t->path == NULL) {
             continue;
@@ -144,9 +342,10 @@ dims_reload_if_changed(dims_t *d)
 }
 
 
-const strv_t *
-dims_lookup(dims_t *d, size_t t, const strv_t *keys)
+static const strv_t *
+dcsv_lookup(void *be, size_t t, const strv_t *keys)
 {
+    dcsv_t    *d = be;
     rows_t    *r = &d->tables[t].rows;
     size_t     nkeys = d->tables[t].cfg->nkeys, i, k, mask;
     uint64_t   h;
@@ -175,45 +374,25 @@ dims_lookup(dims_t *d, size_t t, const strv_t *keys)
 }
 
 
-size_t
-dims_entries(const dims_t *d, size_t t)
+static size_t
+dcsv_entries(const void *be, size_t t)
 {
-    if (d->redis != NULL) {
-        return dredis_entries(d->redis, t);
-    }
+    const dcsv_t  *d = be;
+
     return atomic_load_explicit(&d->tables[t].nrows, memory_order_relaxed);
 }
 
 
-dims_t *
-dims_create_redis(const cfg_t *cfg, const char *addr)
-{
-    dims_t  *d;
-
-    d = dims_create(cfg, NULL);
-    if (d == NULL) {
-        return NULL;
-    }
-    d->redis = dredis_create(cfg, addr);
-    if (d->redis == NULL) {
-        dims_destroy(d);
-        return NULL;
-    }
-    return d;
-}
-
-
-dims_result_t
-dims_get(dims_t *d, size_t t, const strv_t *keys, unsigned flags,
+static dims_result_t
+dcsv_get(void *be, size_t t, const strv_t *keys, unsigned flags,
     const strv_t **row, uint64_t *seq)
 {
+    dcsv_t   *d = be;
     table_t  *tb;
 
-    if (d->redis != NULL) {
-        return dredis_get(d->redis, t, keys, flags, row, seq);
-    }
+    (void) seq;
     tb = &d->tables[t];
-    *row = dims_lookup(d, t, keys);
+    *row = dcsv_lookup(d, t, keys);
     if (!(flags & DIMS_NOCOUNT)) {
         atomic_fetch_add_explicit(*row ? &tb->hits : &tb->misses, 1,
                                   memory_order_relaxed);
@@ -222,94 +401,14 @@ dims_get(dims_t *d, size_t t, const strv_t *keys, unsigned flags,
 }
 
 
-int
-dims_async(const dims_t *d)
+static void
+dcsv_write_metrics(void *be, buf_t *b)
 {
-    return d->redis != NULL;
-}
-
-
-uint64_t
-dims_sync(dims_t *d)
-{
-    return d->redis ? dredis_sync(d->redis) : 0;
-}
-
-
-int
-dims_has_news(dims_t *d)
-{
-    return d->redis ? dredis_has_news(d->redis) : 0;
-}
-
-
-void
-dims_wait(dims_t *d, double timeout)
-{
-    struct timespec  ts;
-
-    if (d->redis != NULL) {
-        dredis_wait(d->redis, timeout);
-        return;
-    }
-    ts.tv_sec = (time_t) timeout;
-    ts.tv_nsec = (long) ((timeout - (double) ts.tv_sec) * 1e9);
-    nanosleep(&ts, NULL);
-}
-
-
-void
-dims_wake(dims_t *d)
-{
-    if (d->redis != NULL) {
-        dredis_wake(d->redis);
-    }
-}
-
-
-void
-dims_wait_loaded(dims_t *d, double timeout)
-{
-    if (d->redis != NULL) {
-        dredis_wait_loaded(d->redis, timeout);
-    }
-}
-
-
-double
-dims_max_wait(const dims_t *d)
-{
-    return d->redis ? dredis_max_wait(d->redis) : 0;
-}
-
-
-uint64_t
-dims_max_pending_bytes(const dims_t *d)
-{
-    return d->redis ? dredis_max_pending_bytes(d->redis) : 0;
-}
-
-
-void
-dims_set_pending_lines(dims_t *d, uint64_t n)
-{
-    if (d->redis != NULL) {
-        dredis_set_pending_lines(d->redis, n);
-    }
-}
-
-
-void
-dims_write_metrics(dims_t *d, buf_t *b)
-{
+    dcsv_t  *d = be;
     char     num[EXPO_DOUBLE_LEN];
     size_t   i;
     double   ts;
 
-    if (d->redis != NULL) {
-        dredis_write_metrics(d->redis, b);
-        return;
-    }
     if (d->ntables == 0) {
         return;
     }
@@ -332,7 +431,7 @@ dims_write_metrics(dims_t *d, buf_t *b)
                       "requested).", "gauge");
     for (i = 0; i < d->ntables; i++) {
         buf_printf(b, "gwlog_dim_cache_entries{table=\"%s\"} %zu\n",
-                   d->tables[i].cfg->name, dims_entries(d, i));
+                   d->tables[i].cfg->name, dcsv_entries(d, i));
     }
     expo_write_header(b, "gwlog_dim_last_refresh_timestamp_seconds", "Unix "
                       "time a dimension table was last loaded whole (all) or "
@@ -348,9 +447,11 @@ dims_write_metrics(dims_t *d, buf_t *b)
 }
 
 
-uint64_t
-dims_loads(const dims_t *d, size_t t)
+static uint64_t
+dcsv_loads(const void *be, size_t t)
 {
+    const dcsv_t  *d = be;
+
     return d->tables[t].loads;
 }
 

@@ -1,4 +1,4 @@
-/* check_pipeline.c - Unit tests for exporter/pipeline.c with the default
+/* check_pipeline.c - Unit tests for exporter/pipeline.h with the default
  * configuration (../config/gwlog_exporter.yml, run from tests/): lines in,
  * exact series values out.  The semantics are README.md's. */
 

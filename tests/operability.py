@@ -241,6 +241,90 @@ def line_tester():
           in r.stdout, r.stdout[-300:])
 
 
+def tester_check_mode():
+    """--test-expect and --test-fail-on: the line tester as a CI check.
+
+    The verdict of each line is known by construction (python decides which
+    lines are valid, filtered by the default config's "warmup" filter, or
+    not JSON), and the expected-output file is altered at a line number
+    python chooses, so the exit codes and the reported lines are checked
+    against this file's own bookkeeping."""
+    d = setup("tester_check")
+    dims = "--dims.dir=" + os.path.join(d, "dims")
+    lines, kinds = [], []
+    for i in range(30):
+        if i % 7 == 3:
+            lines.append('{"Product":"p%d","HttpCode":200,"Domain":'
+                         '"popwarmup.aliyuncs.com"}' % i)
+            kinds.append("filtered")
+        elif i % 11 == 5:
+            lines.append('{"Product": "p%d", "HttpCode": ' % i)
+            kinds.append("invalid")
+        else:
+            lines.append('{"Product":"p%d","HttpCode":"%d","Api":"A%d",'
+                         '"Domain":"d.example.com","TotalUsedTime":"%d"}'
+                         % (i, 200 + i % 3 * 100, i % 4, i))
+            kinds.append("ok")
+    text = "\n".join(lines) + "\n"
+    good = "\n".join(l for l, k in zip(lines, kinds) if k == "ok") + "\n"
+
+    def run(args, data):
+        return subprocess.run([T.EXPORTER, dims, "--test-lines"] + args,
+                              input=data, capture_output=True, text=True)
+
+    for verdicts in ("invalid", "filtered", "invalid,filtered"):
+        want = [n + 1 for n, k in enumerate(kinds) if k in verdicts.split(",")]
+        r = run(["--test-fail-on=" + verdicts], text)
+        got = [int(m) for m in re.findall(r"^line (\d+): \w+ \(--test-fail-on\)",
+                                          r.stderr, re.M)]
+        check("--test-fail-on=%s: exit 1, lines %s named" % (verdicts, want),
+              r.returncode == 1 and got == want
+              and "%d of %d lines failed" % (len(want), len(lines)) in r.stderr,
+              "rc %d, got %s" % (r.returncode, got))
+    r = run(["--test-fail-on=invalid,filtered"], good)
+    check("--test-fail-on: exit 0 when every line is ok",
+          r.returncode == 0 and "--test-fail-on" not in r.stderr,
+          "rc %d %s" % (r.returncode, r.stderr[-200:]))
+
+    r = run([], text)
+    expected = os.path.join(d, "lines.expected")
+    with open(expected, "w") as f:
+        f.write(r.stdout)
+    r2 = run(["--test-expect=" + expected], text)
+    check("--test-expect: exit 0 on the same output, which is still printed",
+          r.returncode == 0 and r2.returncode == 0 and r2.stdout == r.stdout,
+          "rc %d %s" % (r2.returncode, r2.stderr[-200:]))
+    out = r.stdout.split("\n")
+    n = next(i for i, l in enumerate(out) if l.startswith("verdict: ok")
+             and i > len(out) // 2)
+    out[n] = "verdict: filtered by filter \"nothing\""
+    with open(expected, "w") as f:
+        f.write("\n".join(out))
+    r3 = run(["--test-expect=" + expected], text)
+    check("--test-expect: exit 1 naming the first differing line (%d)" % (n + 1),
+          r3.returncode == 1
+          and "%s:%d: the output differs" % (expected, n + 1) in r3.stderr
+          and 'expected: verdict: filtered by filter "nothing"' in r3.stderr
+          and "got     : verdict: ok" in r3.stderr, r3.stderr[-300:])
+    r4 = run(["--test-expect=" + expected], "\n".join(lines[:3]) + "\n")
+    check("--test-expect: exit 1 when the output is shorter",
+          r4.returncode == 1 and "the output differs" in r4.stderr,
+          r4.stderr[-300:])
+    r5 = run(["--test-expect=" + os.path.join(d, "absent")], text)
+    check("--test-expect: a missing file is a failure with its reason",
+          r5.returncode == 1 and "No such file or directory" in r5.stderr,
+          r5.stderr[-200:])
+    r6 = subprocess.run([T.EXPORTER, "--test-fail-on=invalid,ok",
+                         "--test-lines"], input="", capture_output=True,
+                        text=True)
+    r7 = subprocess.run([T.EXPORTER, "--test-expect=" + expected],
+                        capture_output=True, text=True)
+    check("check-mode flags: an unknown verdict, or no --test-line(s): exit 1",
+          r6.returncode == 1 and "--test-fail-on" in r6.stderr
+          and r7.returncode == 1 and "go with --test-line" in r7.stderr,
+          r6.stderr[-200:] + r7.stderr[-200:])
+
+
 def nginx_example():
     """config/examples/nginx.yml: a regex input with a route template."""
     conf = os.path.join(ROOT, "config/examples/nginx.yml")
@@ -356,7 +440,7 @@ def main():
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
     t0 = time.time()
-    for test in (health, line_tester, nginx_example, chromium_page,
+    for test in (health, line_tester, tester_check_mode, nginx_example, chromium_page,
                  reload_under_load, series_ttl, install):
         try:
             test()

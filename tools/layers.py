@@ -31,8 +31,8 @@ LAYERS = ["lib", "parsers", "config", "labels", "exporter"]
 # May include every layer.
 TOP = ["tests", "tools"]
 # Headers private to their folder, beside the *_internal.h ones: the
-# dimension backends and their cache, reached through labels/dims.h.
-PRIVATE = {"labels/dims_cache.h", "labels/dims_redis.h"}
+# dimension cache, reached through the backends (labels/dims_internal.h).
+PRIVATE = {"labels/dims_cache.h"}
 # May include private headers of other folders.
 WHITE_BOX = {"tests"}
 # Written into the build directory by the Makefile.
@@ -111,12 +111,12 @@ FIXTURE = {
     "lib/buf.c": '#include "lib/buf.h"\n#include "parsers/json.h"\n',
     "parsers/json.h": '#include "lib/buf.h"\n',
     "config/config.c": '#include "lib/hash.h"\n#include "labels/hash.h"\n',
-    "labels/dims.c": ('#include "labels/dims_redis.h"\n'
+    "labels/dims.c": ('#include "labels/dims_cache.h"\n'
                       '#include "labels/x_internal.h"\n'
                       '  #  include "exporter/log.h"\n'),
     "labels/x_internal.h": '',
     "exporter/main.c": ('#include "revision.h"\n'
-                        '#include "labels/dims_redis.h"\n'
+                        '#include "labels/dims_cache.h"\n'
                         '#include "exporter/x_internal.h"\n'
                         '#include "labels/x_internal.h"\n'
                         '#include "buf.h"\n'
@@ -124,12 +124,12 @@ FIXTURE = {
                         '#include <stdio.h>\n'
                         '/* #include "exporter/main.h" in a comment */\n'),
     "tests/check_x.c": ('#include "exporter/main.h"\n'
-                        '#include "labels/dims_redis.h"\n'),
+                        '#include "labels/dims_cache.h"\n'),
     "tools/t.c": '#include "exporter/main.h"\n#include "labels/x_internal.h"\n',
 }
 EXPECTED = [
     ("config/config.c", 2, '"labels/hash.h" points up'),
-    ("exporter/main.c", 2, '"labels/dims_redis.h" is private'),
+    ("exporter/main.c", 2, '"labels/dims_cache.h" is private'),
     ("exporter/main.c", 4, '"labels/x_internal.h" is private'),
     ("exporter/main.c", 5, '"buf.h" names no folder'),
     ("exporter/main.c", 6, '"vendor/foo.h": vendor/ is not a layer'),
