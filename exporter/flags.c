@@ -192,7 +192,7 @@ flags_parse(int argc, char **argv, opts_t *o)
         && o->test_line == NULL && !o->test_lines)
     {
         fprintf(stderr, "gwlog_exporter: --test-expect and --test-fail-on "
-                "need --test-line or --test-lines\n");
+                "go with --test-line or --test-lines\n");
         return FLAGS_ERROR;
     }
     return FLAGS_OK;
