@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "labels/dims_redis.h"
-#include "labels/expo.h"
 #include "lib/clock.h"
 #include "lib/hash.h"
 #include "lib/log.h"
@@ -300,49 +299,57 @@ dims_set_pending_lines(dims_t *d, uint64_t n)
 
 
 void
-dims_write_metrics(dims_t *d, buf_t *b)
+dims_collect(dims_t *d, store_t *s)
 {
-    char     num[EXPO_DOUBLE_LEN];
-    size_t   i;
-    double   ts;
+    static const char *const  table[] = { "table" };
+    static const char *const  table_result[] = { "table", "result" };
+    store_family_t           *lookups, *entries, *refresh;
+    const char               *v[2];
+    size_t                    i;
+    double                    ts;
 
-    if (d->redis != NULL) {
-        dredis_write_metrics(d->redis, b);
+    if (d->redis == NULL && d->ntables == 0) {
         return;
     }
-    if (d->ntables == 0) {
+    lookups = store_family_get(s, &(store_family_def_t) {
+        .name = "gwlog_dim_lookups_total", .type = STORE_COUNTER,
+        .help = "Dimension lookups by table and result: hit (local cache), "
+                "negative_hit (cached as absent), miss (asked Redis, or "
+                "answered missing while it is down).",
+        .labels = table_result, .nlabels = 2 });
+    entries = store_family_get(s, &(store_family_def_t) {
+        .name = "gwlog_dim_cache_entries", .type = STORE_GAUGE,
+        .help = "Rows held in the local cache of each dimension table "
+                "(found, absent and requested).",
+        .labels = table, .nlabels = 1 });
+    refresh = store_family_get(s, &(store_family_def_t) {
+        .name = "gwlog_dim_last_refresh_timestamp_seconds",
+        .type = STORE_GAUGE,
+        .help = "Unix time a dimension table was last loaded whole (all) "
+                "or its version checked (lru).",
+        .labels = table, .nlabels = 1 });
+    if (lookups == NULL || entries == NULL || refresh == NULL) {
+        return;
+    }
+    if (d->redis != NULL) {
+        dredis_collect(d->redis, s, lookups, entries, refresh);
         return;
     }
     /* The CSV backend: every row is in memory, so there is no
      * negative_hit, and a miss is final. */
-    expo_write_header(b, "gwlog_dim_lookups_total", "Dimension lookups by "
-                      "table and result: hit (local cache), negative_hit "
-                      "(cached as absent), miss (asked Redis, or answered "
-                      "missing while it is down).", "counter");
     for (i = 0; i < d->ntables; i++) {
-        buf_printf(b, "gwlog_dim_lookups_total{table=\"%s\",result=\"hit\"} "
-                   "%" PRIu64 "\n", d->tables[i].cfg->name,
-                   atomic_load(&d->tables[i].hits));
-        buf_printf(b, "gwlog_dim_lookups_total{table=\"%s\",result=\"miss\"} "
-                   "%" PRIu64 "\n", d->tables[i].cfg->name,
-                   atomic_load(&d->tables[i].misses));
-    }
-    expo_write_header(b, "gwlog_dim_cache_entries", "Rows held in the local "
-                      "cache of each dimension table (found, absent and "
-                      "requested).", "gauge");
-    for (i = 0; i < d->ntables; i++) {
-        buf_printf(b, "gwlog_dim_cache_entries{table=\"%s\"} %zu\n",
-                   d->tables[i].cfg->name, dims_entries(d, i));
-    }
-    expo_write_header(b, "gwlog_dim_last_refresh_timestamp_seconds", "Unix "
-                      "time a dimension table was last loaded whole (all) or "
-                      "its version checked (lru).", "gauge");
-    for (i = 0; i < d->ntables; i++) {
+        v[0] = d->tables[i].cfg->name;
+        v[1] = "hit";
+        store_set(lookups, store_series_str(lookups, v),
+                  (double) atomic_load(&d->tables[i].hits));
+        v[1] = "miss";
+        store_set(lookups, store_series_str(lookups, v),
+                  (double) atomic_load(&d->tables[i].misses));
+        store_set(entries, store_series_str(entries, v),
+                  (double) dims_entries(d, i));
         ts = atomic_load(&d->tables[i].loaded_at);
         if (ts > 0) {
-            expo_format_double(num, ts);
-            buf_printf(b, "gwlog_dim_last_refresh_timestamp_seconds"
-                       "{table=\"%s\"} %s\n", d->tables[i].cfg->name, num);
+            store_set(refresh, store_series_str(refresh, v), ts);
         }
     }
 }

@@ -28,6 +28,9 @@ double dredis_max_wait(const dredis_t *r);
 uint64_t dredis_max_pending_bytes(const dredis_t *r);
 void dredis_set_pending_lines(dredis_t *r, uint64_t n);
 size_t dredis_entries(const dredis_t *r, size_t t);
-void dredis_write_metrics(dredis_t *r, buf_t *b);
+/* Sets the backend's values of the gwlog_dim_* families (dims_collect()
+ * adds the shared ones) and adds its own; the store lock is held. */
+void dredis_collect(dredis_t *r, store_t *s, store_family_t *lookups,
+    store_family_t *entries, store_family_t *refresh);
 
 #endif /* GWLOG_DIMS_REDIS_H */
