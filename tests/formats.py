@@ -500,6 +500,30 @@ def http_metrics_tests(ex):
           str(b.get(key("gwlog_http_requests_in_flight", {}))))
 
 
+def status_hit_ratio(ex):
+    """The status page's hit ratio per table, against
+    gwlog_dim_lookups_total in /metrics (no line is read in between)."""
+    samples, _ = parse_text(get(ex.port, None)[1].decode())
+    with urllib.request.urlopen("http://127.0.0.1:%d/" % ex.port,
+                                timeout=10) as r:
+        page = r.read().decode()
+    tables = {}
+    for (name, labels), v in samples.items():
+        if name == "gwlog_dim_lookups_total":
+            ls = dict(labels)
+            tables.setdefault(ls["table"], {})[ls["result"]] = v
+    got = {}
+    for t in tables:
+        m = re.search(r"<tr><td>%s</td>.*?<td class=\"n\">([0-9.]+) %%</td>"
+                      "</tr>" % re.escape(t), page)
+        got[t] = float(m.group(1)) if m else None
+    want = {t: round(100.0 * r.get("hit", 0) / sum(r.values()), 1)
+            for t, r in tables.items() if sum(r.values()) > 0}
+    check("status page: hit ratio of every table = gwlog_dim_lookups_total",
+          bool(want) and all(got.get(t) == w for t, w in want.items()),
+          "want %s, page %s" % (want, got))
+
+
 class Proxy(http.server.ThreadingHTTPServer):
     """Forwards GET /metrics to the exporter and records what Prometheus
     asked for and what the exporter answered."""
@@ -622,6 +646,7 @@ def main():
         check("exporter read the log", w == got, "%s of %s" % (got, w))
         exposition_tests(ex, want)
         http_metrics_tests(ex)
+        status_hit_ratio(ex)
         prometheus_scrapes(ex, d, "default", [],
                            CT_OM1, "gw_product_request_duration_seconds_bucket")
         prometheus_scrapes(ex, d, "native-histograms",
