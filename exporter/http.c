@@ -63,7 +63,18 @@ struct http_conn_s {
     int                  waiting;
 };
 
-/* The server's own counters, written by gwlog_http_* families. */
+/* Requests are counted by handler and status code (gwlog_http_requests_
+ * total); codes outside this list are not counted. */
+enum { H_METRICS = 0, H_STATUS, H_HEALTHY, H_READY, H_RELOAD, H_OTHER,
+       NHANDLERS };
+static const char  *handler_names[NHANDLERS] = {
+    "metrics", "status", "healthy", "ready", "reload", "other"
+};
+static const unsigned  codes[] = { 200, 400, 401, 403, 404, 405, 429, 500,
+                                   503 };
+#define NCODES  (sizeof(codes) / sizeof(codes[0]))
+
+/* The server's own counters, set in the gwlog_http_* families. */
 typedef struct {
     uint64_t             accepted;
     uint64_t             evicted;       /* waiting, shut for a newcomer */
@@ -75,6 +86,7 @@ typedef struct {
     uint64_t             throttled;     /* 429: bcrypt budget spent */
     uint64_t             overload;      /* 503: max_requests */
     uint64_t             open;
+    uint64_t             requests[NHANDLERS][NCODES];
 } http_stats_t;
 
 struct http {
@@ -83,7 +95,8 @@ struct http {
     char                *path;
     unsigned             port;
     unsigned             max_requests;
-    atomic_uint          in_flight;     /* scrapes being served */
+    atomic_uint          in_flight;     /* scrapes being served, until
+                                         * their response is sent */
     pthread_mutex_t      web_lock;      /* web and web_mtime */
     webcfg_t            *web;           /* owned; NULL: plain, no auth */
     struct timespec      web_mtime;
@@ -114,13 +127,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
     const char *upload_data, size_t *upload_size, void **state);
 static enum MHD_Result reload(http_t *h, struct MHD_Connection *conn,
     const char *method);
-static int guard(http_t *h, struct MHD_Connection *conn,
+static int guard(http_t *h, struct MHD_Connection *conn, int hd,
     enum MHD_Result *ret);
 static void web_refresh(http_t *h);
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
-    const char *type, char *body, size_t len, int must_free);
-static enum MHD_Result reply_close(struct MHD_Connection *conn,
-    unsigned status, const char *text);
+static enum MHD_Result queue(http_t *h, struct MHD_Connection *conn,
+    int hd, unsigned status, struct MHD_Response *resp);
+static int handler_of(const http_t *h, const char *url);
+static enum MHD_Result reply(http_t *h, struct MHD_Connection *conn, int hd,
+    unsigned status, const char *type, char *body, size_t len,
+    int must_free);
+static enum MHD_Result reply_close(http_t *h, struct MHD_Connection *conn,
+    int hd, unsigned status, const char *text);
 static int has_body(struct MHD_Connection *conn);
 static int accepts_gzip(struct MHD_Connection *conn);
 static int parse_addr(const char *addr, struct sockaddr_storage *ss,
@@ -137,7 +154,7 @@ static int auth_take(http_t *h);
 static void auth_done(http_t *h, double seconds);
 static void count(http_t *h, uint64_t *counter);
 static uint64_t now_ms(void);
-static void write_metrics(http_t *h, buf_t *out);
+static void collect(void *ctx, store_t *s, void *arg);
 
 
 http_t *
@@ -249,6 +266,9 @@ http_start_handlers(const char *addr, const char *path,
     }
     info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
     h->port = info ? info->port : 0;
+    if (h->hs.self != NULL && store_collector_add(h->hs.self, collect, h)) {
+        h->hs.self = NULL;                  /* no memory: no HTTP metrics */
+    }
     return h;
 
 err:
@@ -281,6 +301,9 @@ http_stop(http_t *h)
     pthread_mutex_unlock(&h->conn_lock);
     pthread_join(h->sweeper, NULL);
     MHD_stop_daemon(h->daemon);             /* closes every connection */
+    if (h->hs.self != NULL) {
+        store_collector_del(h->hs.self, collect, h);
+    }
     webconfig_free(h->web);
     pthread_mutex_destroy(&h->web_lock);
     pthread_mutex_destroy(&h->conn_lock);
@@ -331,8 +354,10 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
     buf_t                 body = { 0 }, gz = { 0 };
     struct MHD_Response  *resp;
     enum MHD_Result       ret;
+    expo_format_t         fmt;
     size_t                len;
     char                 *p;
+    int                   hd = handler_of(h, url);
 
     (void) version;
     (void) upload_data;
@@ -362,7 +387,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
         *upload_size = 0;                   /* not reached: answered early */
         return MHD_YES;
     }
-    if (h->web != NULL && !guard(h, conn, &ret)) {
+    if (h->web != NULL && !guard(h, conn, hd, &ret)) {
         return ret;
     }
     if (strcmp(url, "/-/reload") == 0) {
@@ -374,32 +399,29 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
             MHD_RESPMEM_PERSISTENT);
         MHD_add_response_header(resp, "Allow", "GET, HEAD");
         MHD_add_response_header(resp, "Content-Type", "text/plain");
-        ret = MHD_queue_response(conn, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+        ret = queue(h, conn, hd, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
         MHD_destroy_response(resp);
         return ret;
     }
 
     if (strcmp(url, h->path) == 0) {
         /* Like node_exporter's --web.max-requests: beyond it, 503. */
-        if (h->max_requests > 0
-            && atomic_fetch_add(&h->in_flight, 1) >= h->max_requests)
+        if (atomic_fetch_add(&h->in_flight, 1) >= h->max_requests
+            && h->max_requests > 0)
         {
             atomic_fetch_sub(&h->in_flight, 1);
             count(h, &h->st.overload);
-            return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
+            return reply(h, conn, hd, MHD_HTTP_SERVICE_UNAVAILABLE,
+                         "text/plain",
                          (char *) "Too many concurrent scrapes\n",
                          strlen("Too many concurrent scrapes\n"), 0);
         }
-        if (h->max_requests > 0) {
-            /* Held until the response is sent (notify_completed()): at
-             * most max_requests bodies in memory, whatever the readers'
-             * speed. */
-            *state = &scrape_held;
-        }
-        h->hs.metrics(h->hs.ctx, &body);
-        if (h->hs.http_metrics) {
-            write_metrics(h, &body);
-        }
+        /* Held until the response is sent (notify_completed()): at most
+         * max_requests bodies in memory, whatever the readers' speed. */
+        *state = &scrape_held;
+        fmt = expo_negotiate(MHD_lookup_connection_value(conn,
+                                 MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
+        h->hs.metrics(h->hs.ctx, &body, fmt);
         if (accepts_gzip(conn) && http_gzip(body.p, body.len, &gz) == 0) {
             buf_free(&body);
             p = buf_detach(&gz, &len);
@@ -412,24 +434,26 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
             resp = MHD_create_response_from_buffer(len, p,
                                                    MHD_RESPMEM_MUST_FREE);
         }
-        MHD_add_response_header(resp, "Content-Type", EXPO_CONTENT_TYPE);
-        MHD_add_response_header(resp, "Vary", "Accept-Encoding");
-        ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+        MHD_add_response_header(resp, "Content-Type",
+                                expo_content_type(fmt));
+        MHD_add_response_header(resp, "Vary", "Accept, Accept-Encoding");
+        ret = queue(h, conn, hd, MHD_HTTP_OK, resp);
         MHD_destroy_response(resp);
         return ret;
     }
     if (strcmp(url, "/-/healthy") == 0) {
-        return reply(conn, MHD_HTTP_OK, "text/plain; charset=utf-8",
+        return reply(h, conn, hd, MHD_HTTP_OK, "text/plain; charset=utf-8",
                      (char *) "gwlog_exporter is Healthy.\n",
                      strlen("gwlog_exporter is Healthy.\n"), 0);
     }
     if (strcmp(url, "/-/ready") == 0) {
         if (h->hs.ready == NULL || h->hs.ready(h->hs.ctx)) {
-            return reply(conn, MHD_HTTP_OK, "text/plain; charset=utf-8",
+            return reply(h, conn, hd, MHD_HTTP_OK,
+                         "text/plain; charset=utf-8",
                          (char *) "gwlog_exporter is Ready.\n",
                          strlen("gwlog_exporter is Ready.\n"), 0);
         }
-        return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+        return reply(h, conn, hd, MHD_HTTP_SERVICE_UNAVAILABLE,
                      "text/plain; charset=utf-8",
                      (char *) "Service Unavailable\n",
                      strlen("Service Unavailable\n"), 0);
@@ -441,9 +465,10 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
             buf_printf(&body, page, h->path);
         }
         p = buf_detach(&body, &len);
-        return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8", p, len, 1);
+        return reply(h, conn, hd, MHD_HTTP_OK, "text/html; charset=utf-8", p,
+                     len, 1);
     }
-    return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain",
+    return reply(h, conn, hd, MHD_HTTP_NOT_FOUND, "text/plain",
                  (char *) "Not Found\n", strlen("Not Found\n"), 0);
 }
 
@@ -452,7 +477,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
  * on, or 0 with the refusal queued and its result in *ret.  Refusals close
  * the connection (a client guessing passwords must connect again). */
 static int
-guard(http_t *h, struct MHD_Connection *conn, enum MHD_Result *ret)
+guard(http_t *h, struct MHD_Connection *conn, int hd, enum MHD_Result *ret)
 {
     static const char                   denied[] = "Unauthorized\n";
     static const char                   busy[] =
@@ -484,7 +509,7 @@ guard(http_t *h, struct MHD_Connection *conn, enum MHD_Result *ret)
         {
             pthread_mutex_unlock(&h->web_lock);
             count(h, &h->st.forbidden);
-            *ret = reply_close(conn, MHD_HTTP_FORBIDDEN,
+            *ret = reply_close(h, conn, hd, MHD_HTTP_FORBIDDEN,
                        "A valid client certificate is required\n");
             return 0;
         }
@@ -509,7 +534,7 @@ guard(http_t *h, struct MHD_Connection *conn, enum MHD_Result *ret)
             MHD_add_response_header(resp, "Content-Type", "text/plain");
             MHD_add_response_header(resp, "Retry-After", "1");
             MHD_add_response_header(resp, "Connection", "close");
-            *ret = MHD_queue_response(conn, MHD_HTTP_TOO_MANY_REQUESTS, resp);
+            *ret = queue(h, conn, hd, MHD_HTTP_TOO_MANY_REQUESTS, resp);
             MHD_destroy_response(resp);
             return 0;
         }
@@ -534,6 +559,7 @@ guard(http_t *h, struct MHD_Connection *conn, enum MHD_Result *ret)
                                            MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(resp, "Content-Type", "text/plain");
     MHD_add_response_header(resp, "Connection", "close");
+    count(h, &h->st.requests[hd][2]);       /* 401 */
     *ret = MHD_queue_basic_auth_fail_response(conn, HTTP_REALM, resp);
     MHD_destroy_response(resp);
     return 0;
@@ -638,27 +664,28 @@ reload(http_t *h, struct MHD_Connection *conn, const char *method)
             MHD_RESPMEM_PERSISTENT);
         MHD_add_response_header(resp, "Allow", "POST, PUT");
         MHD_add_response_header(resp, "Content-Type", "text/plain");
-        ret = MHD_queue_response(conn, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+        ret = queue(h, conn, H_RELOAD, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
         MHD_destroy_response(resp);
         return ret;
     }
     if (h->hs.reload == NULL) {
-        return reply(conn, MHD_HTTP_FORBIDDEN, "text/plain", (char *) off,
-                     strlen(off), 0);
+        return reply(h, conn, H_RELOAD, MHD_HTTP_FORBIDDEN, "text/plain",
+                     (char *) off, strlen(off), 0);
     }
     if (h->hs.reload(h->hs.ctx, err, sizeof(err)) != 0) {
         buf_printf(&body, "failed to reload config: %s\n", err);
         p = buf_detach(&body, &len);
-        return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", p,
-                     len, 1);
+        return reply(h, conn, H_RELOAD, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                     "text/plain", p, len, 1);
     }
-    return reply(conn, MHD_HTTP_OK, "text/plain", (char *) "", 0, 0);
+    return reply(h, conn, H_RELOAD, MHD_HTTP_OK, "text/plain", (char *) "",
+                 0, 0);
 }
 
 
 static enum MHD_Result
-reply(struct MHD_Connection *conn, unsigned status, const char *type,
-    char *body, size_t len, int must_free)
+reply(http_t *h, struct MHD_Connection *conn, int hd, unsigned status,
+    const char *type, char *body, size_t len, int must_free)
 {
     struct MHD_Response  *resp;
     enum MHD_Result       ret;
@@ -667,7 +694,7 @@ reply(struct MHD_Connection *conn, unsigned status, const char *type,
                                            ? MHD_RESPMEM_MUST_FREE
                                            : MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(resp, "Content-Type", type);
-    ret = MHD_queue_response(conn, status, resp);
+    ret = queue(h, conn, hd, status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
@@ -693,7 +720,8 @@ has_body(struct MHD_Connection *conn)
 
 /* A plain-text refusal after which the connection is closed. */
 static enum MHD_Result
-reply_close(struct MHD_Connection *conn, unsigned status, const char *text)
+reply_close(http_t *h, struct MHD_Connection *conn, int hd, unsigned status,
+    const char *text)
 {
     struct MHD_Response  *resp;
     enum MHD_Result       ret;
@@ -702,7 +730,7 @@ reply_close(struct MHD_Connection *conn, unsigned status, const char *text)
                                            MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(resp, "Content-Type", "text/plain");
     MHD_add_response_header(resp, "Connection", "close");
-    ret = MHD_queue_response(conn, status, resp);
+    ret = queue(h, conn, hd, status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
@@ -926,68 +954,142 @@ now_ms(void)
 }
 
 
-/* The gwlog_http_* families, as selfstats.c writes its own: one table
- * row per sample, families in order, HELP and TYPE before the first. */
-static void
-write_metrics(http_t *h, buf_t *out)
+/* Queues resp for conn and counts it in gwlog_http_requests_total. */
+static enum MHD_Result
+queue(http_t *h, struct MHD_Connection *conn, int hd, unsigned status,
+    struct MHD_Response *resp)
 {
+    size_t  i;
+
+    for (i = 0; i < NCODES; i++) {
+        if (codes[i] == status) {
+            count(h, &h->st.requests[hd][i]);
+        }
+    }
+    return MHD_queue_response(conn, status, resp);
+}
+
+
+/* The handler label of a request for url. */
+static int
+handler_of(const http_t *h, const char *url)
+{
+    if (strcmp(url, h->path) == 0) {
+        return H_METRICS;
+    }
+    if (strcmp(url, "/") == 0) {
+        return H_STATUS;
+    }
+    if (strcmp(url, "/-/healthy") == 0) {
+        return H_HEALTHY;
+    }
+    if (strcmp(url, "/-/ready") == 0) {
+        return H_READY;
+    }
+    return strcmp(url, "/-/reload") == 0 ? H_RELOAD : H_OTHER;
+}
+
+
+/* The collector of the gwlog_http_* families (store.h), registered on
+ * hs.self: one table row per series, families in order. */
+static void
+collect(void *ctx, store_t *s, void *arg)
+{
+    static const char *const  reason[] = { "reason" };
+    static const char *const  phase[] = { "phase" };
+    static const char *const  handler_code[] = { "handler", "code" };
     static const struct {
-        const char   *name;
-        const char   *type;
-        const char   *help;
-        const char   *labels;       /* NULL: none */
-        size_t        offset;       /* in http_stats_t */
+        const char           *name;
+        store_type_t          type;
+        const char           *help;
+        const char *const    *label;        /* NULL: none */
+        const char           *value;
+        size_t                offset;       /* in http_stats_t */
     } rows[] = {
-        { "gwlog_http_connections_total", "counter",
-          "HTTP connections accepted.", NULL,
+        { "gwlog_http_connections_total", STORE_COUNTER,
+          "HTTP connections accepted.", NULL, NULL,
           offsetof(http_stats_t, accepted) },
-        { "gwlog_http_connections_open", "gauge",
-          "HTTP connections open.", NULL, offsetof(http_stats_t, open) },
-        { "gwlog_http_connections_refused_total", "counter",
+        { "gwlog_http_connections_open", STORE_GAUGE,
+          "HTTP connections open.", NULL, NULL,
+          offsetof(http_stats_t, open) },
+        { "gwlog_http_connections_refused_total", STORE_COUNTER,
           "HTTP connections closed unanswered to keep --web.max-connections: "
           "the oldest one waiting for a request header (evicted), or the "
-          "new one when none was waiting (limit).", "reason=\"evicted\"",
+          "new one when none was waiting (limit).", reason, "evicted",
           offsetof(http_stats_t, evicted) },
-        { "gwlog_http_connections_refused_total", NULL, NULL,
-          "reason=\"limit\"", offsetof(http_stats_t, refused) },
-        { "gwlog_http_connections_timed_out_total", "counter",
+        { "gwlog_http_connections_refused_total", STORE_COUNTER, NULL,
+          reason, "limit", offsetof(http_stats_t, refused) },
+        { "gwlog_http_connections_timed_out_total", STORE_COUNTER,
           "HTTP connections closed by --web.connection-timeout: no complete "
           "request header in time (header), or idle inside a request "
-          "(request).", "phase=\"header\"",
+          "(request).", phase, "header",
           offsetof(http_stats_t, timeout_header) },
-        { "gwlog_http_connections_timed_out_total", NULL, NULL,
-          "phase=\"request\"", offsetof(http_stats_t, timeout_request) },
-        { "gwlog_http_requests_refused_total", "counter",
+        { "gwlog_http_connections_timed_out_total", STORE_COUNTER, NULL,
+          phase, "request", offsetof(http_stats_t, timeout_request) },
+        { "gwlog_http_requests_refused_total", STORE_COUNTER,
           "HTTP requests refused: wrong or missing password (unauthorized, "
           "401), client certificate refused (forbidden, 403), password "
           "checks over their CPU budget (auth_throttled, 429), beyond "
           "--web.max-requests (too_many_scrapes, 503).",
-          "reason=\"unauthorized\"", offsetof(http_stats_t, unauthorized) },
-        { "gwlog_http_requests_refused_total", NULL, NULL,
-          "reason=\"forbidden\"", offsetof(http_stats_t, forbidden) },
-        { "gwlog_http_requests_refused_total", NULL, NULL,
-          "reason=\"auth_throttled\"", offsetof(http_stats_t, throttled) },
-        { "gwlog_http_requests_refused_total", NULL, NULL,
-          "reason=\"too_many_scrapes\"", offsetof(http_stats_t, overload) },
+          reason, "unauthorized", offsetof(http_stats_t, unauthorized) },
+        { "gwlog_http_requests_refused_total", STORE_COUNTER, NULL,
+          reason, "forbidden", offsetof(http_stats_t, forbidden) },
+        { "gwlog_http_requests_refused_total", STORE_COUNTER, NULL,
+          reason, "auth_throttled", offsetof(http_stats_t, throttled) },
+        { "gwlog_http_requests_refused_total", STORE_COUNTER, NULL,
+          reason, "too_many_scrapes", offsetof(http_stats_t, overload) },
     };
-    http_stats_t  st;
-    uint64_t      v;
-    size_t        i;
+    http_t          *h = ctx;
+    http_stats_t     st;
+    store_family_t  *f = NULL;
+    const char      *v[2];
+    char             code[8];
+    uint64_t         n;
+    size_t           i, k;
 
+    (void) arg;
     pthread_mutex_lock(&h->conn_lock);
     st = h->st;
     pthread_mutex_unlock(&h->conn_lock);
     for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         if (rows[i].help != NULL) {
-            expo_write_header(out, rows[i].name, rows[i].help, rows[i].type);
+            f = store_family_get(s, &(store_family_def_t) {
+                .name = rows[i].name, .help = rows[i].help,
+                .type = rows[i].type, .labels = rows[i].label,
+                .nlabels = rows[i].label != NULL });
         }
-        memcpy(&v, (const char *) &st + rows[i].offset, sizeof(v));
-        if (rows[i].labels != NULL) {
-            buf_printf(out, "%s{%s} %" PRIu64 "\n", rows[i].name,
-                       rows[i].labels, v);
-        } else {
-            buf_printf(out, "%s %" PRIu64 "\n", rows[i].name, v);
+        if (f != NULL) {
+            memcpy(&n, (const char *) &st + rows[i].offset, sizeof(n));
+            store_set(f, store_series_str(f, &rows[i].value), (double) n);
         }
+    }
+
+    /* As promhttp_metric_handler_requests_total{code} and _in_flight. */
+    f = store_family_get(s, &(store_family_def_t) {
+        .name = "gwlog_http_requests_total", .type = STORE_COUNTER,
+        .help = "HTTP requests answered, by handler (metrics, status, "
+                "healthy, ready, reload, other) and status code.",
+        .labels = handler_code, .nlabels = 2 });
+    for (i = 0; f != NULL && i < NHANDLERS; i++) {
+        for (k = 0; k < NCODES; k++) {
+            /* The scrape's own 200 and 503 exist from the start. */
+            if (st.requests[i][k] == 0
+                && !(i == H_METRICS && (codes[k] == 200 || codes[k] == 503)))
+            {
+                continue;
+            }
+            snprintf(code, sizeof(code), "%u", codes[k]);
+            v[0] = handler_names[i];
+            v[1] = code;
+            store_set(f, store_series_str(f, v), (double) st.requests[i][k]);
+        }
+    }
+    f = store_family_get(s, &(store_family_def_t) {
+        .name = "gwlog_http_requests_in_flight", .type = STORE_GAUGE,
+        .help = "Scrapes being served, from their request until their "
+                "response is sent (this one included)." });
+    if (f != NULL) {
+        store_set(f, store_series(f, NULL), atomic_load(&h->in_flight));
     }
 }
 

@@ -3,7 +3,8 @@
  *
  * libmicrohttpd runs the server in threads of its own.  For every scrape
  * it calls the metrics callback, which appends the exposition to a
- * buffer; the body is gzip-compressed when the client accepts gzip. */
+ * buffer in the format the Accept header asks for (labels/expo.h); the
+ * body is gzip-compressed when the client accepts gzip. */
 
 #ifndef GWLOG_HTTP_H
 #define GWLOG_HTTP_H
@@ -11,6 +12,8 @@
 #include <stddef.h>
 
 #include "config/webconfig.h"
+#include "labels/expo.h"
+#include "labels/store.h"
 #include "lib/buf.h"
 
 
@@ -18,8 +21,10 @@
 
 typedef struct http http_t;     /* opaque */
 
-/* Appends the whole exposition to out; called from server threads. */
-typedef void (*http_metrics_fn)(void *ctx, buf_t *out);
+/* Appends the whole exposition to out in fmt (negotiated from the
+ * request's Accept header, expo_negotiate()); called from server
+ * threads. */
+typedef void (*http_metrics_fn)(void *ctx, buf_t *out, expo_format_t fmt);
 
 /* What the server answers besides the metrics; every callback runs on a
  * server thread with the same ctx. */
@@ -31,8 +36,12 @@ typedef struct {
     int             (*reload)(void *ctx, char *err, size_t errlen);
                                     /* POST /-/reload: 0 or -1; NULL: 403 */
     void             *ctx;          /* borrowed */
-    int               http_metrics; /* 1: append the server's own
-                                     * gwlog_http_* families to metrics */
+    store_t          *self;         /* borrowed, outlives the server; NULL:
+                                     * none.  The server registers there the
+                                     * collector of its gwlog_http_*
+                                     * families (removed by http_stop()),
+                                     * which the metrics callback encodes
+                                     * with the rest of that store */
 } http_handlers_t;
 
 

@@ -49,6 +49,9 @@ typedef struct {
     store_t             *store;
     dims_t              *dims;
     pipeline_t          *pipe;
+    store_t             *self;          /* collected families (store.h):
+                                         * dims, reload, process, HTTP;
+                                         * for the life of the process */
     tail_t              *tail;          /* NULL in --one-shot */
     atomic_int           ready;
     atomic_int           reload_ok;
@@ -69,9 +72,10 @@ static int build(const opts_t *o, cfg_t **cfg, store_t **store,
 static int reload(void *ctx, char *err, size_t errlen);
 static int keep_family(void *ctx, const char *family);
 static int ready(void *ctx);
-static void scrape(void *ctx, buf_t *out);
+static void scrape(void *ctx, buf_t *out, expo_format_t fmt);
 static void status(void *ctx, buf_t *html);
-static void write_exposition(app_t *a, buf_t *out);
+static void write_exposition(app_t *a, buf_t *out, expo_format_t fmt);
+static void collect(void *ctx, store_t *s, void *arg);
 static int serve(app_t *a);
 static unsigned fit_connections(unsigned want, uint64_t files);
 static int mkdir_p(const char *path, mode_t mode);
@@ -99,6 +103,11 @@ main(int argc, char **argv)
     pthread_mutex_init(&a.reload_lock, NULL);
     if (build(&o, &a.cfg, &a.store, &a.dims, &a.pipe, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s\n", err);
+        goto done;
+    }
+    a.self = store_create();
+    if (a.self == NULL || store_collector_add(a.self, collect, &a) != 0) {
+        fprintf(stderr, "gwlog_exporter: out of memory\n");
         goto done;
     }
     if (o.web_config != NULL) {
@@ -146,7 +155,7 @@ main(int argc, char **argv)
         pipeline_drain(a.pipe);
         tail_destroy(a.tail);
         a.tail = NULL;                      /* no file gauges */
-        write_exposition(&a, &out);
+        write_exposition(&a, &out, EXPO_TEXT);
         if (fwrite(out.p, 1, out.len, stdout) != out.len || fflush(stdout)) {
             fprintf(stderr, "gwlog_exporter: write to stdout failed: %s\n",
                     strerror(errno));
@@ -168,6 +177,7 @@ done:
     pipeline_destroy(a.pipe);
     dims_destroy(a.dims);
     store_destroy(a.store);
+    store_destroy(a.self);
     config_free(a.cfg);
     pthread_rwlock_destroy(&a.rw);
     pthread_mutex_destroy(&a.reload_lock);
@@ -401,45 +411,71 @@ apply_overrides(cfg_t *cfg, const opts_t *o, char *err, size_t errlen)
 
 
 static void
-scrape(void *ctx, buf_t *out)
+scrape(void *ctx, buf_t *out, expo_format_t fmt)
 {
-    write_exposition(ctx, out);
+    write_exposition(ctx, out, fmt);
 }
 
 
-/* The whole exposition: the store's families, the tailer's gauges, the
- * reload gauges and the process metrics. */
+/* The whole exposition: the ingest store's families, then the self
+ * store's (collected now, see collect()), then the tailer's gauges. */
 static void
-write_exposition(app_t *a, buf_t *out)
+write_exposition(app_t *a, buf_t *out, expo_format_t fmt)
 {
-    store_snap_t  *snap;
-    char           num[EXPO_DOUBLE_LEN];
+    store_snap_t  *snap, *self;
 
     pthread_rwlock_rdlock(&a->rw);
     snap = store_snapshot(a->store);
-    if (snap == NULL) {
+    self = snap != NULL ? store_snapshot_collect(a->self, snap) : NULL;
+    if (self == NULL) {
+        store_snap_free(snap);
         pthread_rwlock_unlock(&a->rw);
         return;
     }
-    expo_write_snapshot(out, snap);
-    dims_write_metrics(a->dims, out);
-    if (a->tail != NULL) {
+    expo_write(out, fmt, snap);
+    expo_write(out, fmt, self);
+    /* The tailer's gauges are still text of its own (tail.c, to become a
+     * collector): the same lines in OpenMetrics, absent in protobuf. */
+    if (a->tail != NULL && fmt != EXPO_PROTOBUF) {
         tail_write_metrics(a->tail, out);
-        expo_write_header(out, "gwlog_config_last_reload_successful",
-                          "Whether the last configuration reload attempt "
-                          "succeeded.", "gauge");
-        buf_printf(out, "gwlog_config_last_reload_successful %d\n",
-                   atomic_load(&a->reload_ok));
-        expo_write_header(out, "gwlog_config_last_reload_success_timestamp_"
-                          "seconds", "Unix time of the last successful "
-                          "configuration load.", "gauge");
-        expo_format_double(num, atomic_load(&a->reload_time));
-        buf_printf(out, "gwlog_config_last_reload_success_timestamp_seconds "
-                   "%s\n", num);
     }
-    selfstats_write(out, snap);
+    expo_finish(out, fmt);
+    store_snap_free(self);
     store_snap_free(snap);
     pthread_rwlock_unlock(&a->rw);
+}
+
+
+/* The collector of the self store (store.h), run by each scrape with the
+ * ingest snapshot as arg, a->rw held for reading: the dimension tables'
+ * figures, the reload gauges, the per-family series gauges, build and
+ * process. */
+static void
+collect(void *ctx, store_t *s, void *arg)
+{
+    app_t           *a = ctx;
+    store_family_t  *f;
+
+    dims_collect(a->dims, s);
+    if (a->tail != NULL) {
+        f = store_family_get(s, &(store_family_def_t) {
+            .name = "gwlog_config_last_reload_successful",
+            .type = STORE_GAUGE,
+            .help = "Whether the last configuration reload attempt "
+                    "succeeded." });
+        if (f != NULL) {
+            store_set(f, store_series(f, NULL), atomic_load(&a->reload_ok));
+        }
+        f = store_family_get(s, &(store_family_def_t) {
+            .name = "gwlog_config_last_reload_success_timestamp_seconds",
+            .type = STORE_GAUGE,
+            .help = "Unix time of the last successful configuration "
+                    "load." });
+        if (f != NULL) {
+            store_set(f, store_series(f, NULL), atomic_load(&a->reload_time));
+        }
+    }
+    selfstats_collect(NULL, s, arg);
 }
 
 
@@ -448,14 +484,16 @@ status(void *ctx, buf_t *html)
 {
     app_t          *a = ctx;
     status_src_t    src;
-    store_snap_t   *snap;
+    store_snap_t   *snap, *self;
 
     pthread_rwlock_rdlock(&a->rw);
     snap = store_snapshot(a->store);
-    if (snap != NULL) {
+    self = snap != NULL ? store_snapshot_collect(a->self, snap) : NULL;
+    if (self != NULL) {
         memset(&src, 0, sizeof(src));
         src.cfg = a->cfg;
         src.snap = snap;
+        src.self = self;
         src.tail = a->tail;
         src.dims = a->dims;
         src.telemetry_path = a->o->telemetry_path;
@@ -463,8 +501,9 @@ status(void *ctx, buf_t *html)
         src.reload_ok = atomic_load(&a->reload_ok);
         src.reload_time = atomic_load(&a->reload_time);
         status_write(html, &src);
-        store_snap_free(snap);
     }
+    store_snap_free(self);
+    store_snap_free(snap);
     pthread_rwlock_unlock(&a->rw);
 }
 
@@ -530,7 +569,7 @@ serve(app_t *a)
     hs.ready = ready;
     hs.reload = a->o->lifecycle ? reload : NULL;
     hs.ctx = a;
-    hs.http_metrics = 1;
+    hs.self = a->self;
     memset(&lim, 0, sizeof(lim));
     lim.max_requests = a->o->max_requests;
     lim.max_connections = fit_connections(a->o->max_connections,

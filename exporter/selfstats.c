@@ -1,10 +1,10 @@
-/* selfstats.c - The exporter's gauges and process metrics at scrape time. */
+/* selfstats.c - The exporter's own gauges and the process metrics, as
+ * collected families of the self store. */
 
 #include "revision.h"
 #include "exporter/selfstats.h"
 
 #include <dirent.h>
-#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,61 +12,79 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "labels/expo.h"
 
-
-static void write_per_family(buf_t *b, const store_snap_t *snap,
-    const char *name, const char *help, const char *type, size_t offset);
-static void write_process(buf_t *b);
+static void collect_per_family(store_t *s, const store_snap_t *snap,
+    const char *name, const char *help, store_type_t type, size_t offset);
+static void collect_process(store_t *s);
+static void set_one(store_t *s, const char *name, const char *help,
+    store_type_t type, double v);
 _Static_assert(sizeof(size_t) == sizeof(uint64_t), "8-byte counts");
-static void write_sample(buf_t *b, const char *name, double v);
 
 
 void
-selfstats_write(buf_t *b, const store_snap_t *snap)
+selfstats_collect(void *ctx, store_t *s, void *arg)
 {
-    write_per_family(b, snap, "gwlog_series",
-                     "Series held per metric family.", "gauge",
-                     offsetof(store_snap_family_t, nseries));
-    write_per_family(b, snap, "gwlog_series_overflow_total",
-                     "Increments folded into the __overflow__ series because "
-                     "the family reached max_series.", "counter",
-                     offsetof(store_snap_family_t, overflowed));
-    write_per_family(b, snap, "gwlog_series_expired_total",
-                     "Idle series removed because of the family's "
-                     "series_ttl.", "counter",
-                     offsetof(store_snap_family_t, expired));
-    expo_write_header(b, "gwlog_build_info",
-                      "A metric with a constant 1 value labelled by the "
-                      "exporter's version and revision.", "gauge");
-    buf_printf(b, "gwlog_build_info{version=\"%s\",revision=\"%s\"} 1\n",
-               GWLOG_VERSION, GWLOG_REVISION);
-    write_process(b);
+    static const char *const  build_labels[] = { "version", "revision" };
+    static const char *const  build_values[] = { GWLOG_VERSION,
+                                                 GWLOG_REVISION };
+    const store_snap_t       *snap = arg;
+    store_family_t           *f;
+
+    (void) ctx;
+    if (snap != NULL) {
+        collect_per_family(s, snap, "gwlog_series",
+                           "Series held per metric family.", STORE_GAUGE,
+                           offsetof(store_snap_family_t, nseries));
+        collect_per_family(s, snap, "gwlog_series_overflow_total",
+                           "Increments folded into the __overflow__ series "
+                           "because the family reached max_series.",
+                           STORE_COUNTER,
+                           offsetof(store_snap_family_t, overflowed));
+        collect_per_family(s, snap, "gwlog_series_expired_total",
+                           "Idle series removed because of the family's "
+                           "series_ttl.", STORE_COUNTER,
+                           offsetof(store_snap_family_t, expired));
+    }
+    f = store_family_get(s, &(store_family_def_t) {
+            .name = "gwlog_build_info", .type = STORE_GAUGE,
+            .help = "A metric with a constant 1 value labelled by the "
+                    "exporter's version and revision.",
+            .labels = build_labels, .nlabels = 2 });
+    if (f != NULL) {
+        store_set(f, store_series_str(f, build_values), 1);
+    }
+    collect_process(s);
 }
 
 
-/* One sample per family, labelled metric="NAME", with the value of the
- * snapshot field at offset (a size_t or a uint64_t, both 8 bytes here). */
+/* One series per family of the ingest snapshot, labelled metric="NAME",
+ * with the value of the snapshot field at offset (a size_t or a
+ * uint64_t, both 8 bytes here). */
 static void
-write_per_family(buf_t *b, const store_snap_t *snap, const char *name,
-    const char *help, const char *type, size_t offset)
+collect_per_family(store_t *s, const store_snap_t *snap, const char *name,
+    const char *help, store_type_t type, size_t offset)
 {
-    const store_snap_family_t  *f;
+    static const char *const    labels[] = { "metric" };
+    const store_snap_family_t  *sf;
+    store_family_t             *f;
     uint64_t                    v;
     size_t                      i;
 
-    expo_write_header(b, name, help, type);
-    for (i = 0; i < store_snap_nfamilies(snap); i++) {
-        f = store_snap_family(snap, i);
-        memcpy(&v, (const char *) f + offset, sizeof(v));
-        buf_printf(b, "%s{metric=\"%s\"} %" PRIu64 "\n", name, f->name, v);
+    f = store_family_get(s, &(store_family_def_t) {
+            .name = name, .help = help, .type = type, .labels = labels,
+            .nlabels = 1 });
+    for (i = 0; f != NULL && i < store_snap_nfamilies(snap); i++) {
+        sf = store_snap_family(snap, i);
+        memcpy(&v, (const char *) sf + offset, sizeof(v));
+        store_set(f, store_series_str(f, &sf->name), (double) v);
     }
 }
 
 
-/* process_* as client libraries export them, from /proc/self. */
+/* process_* as client libraries export them, from /proc/self; a figure
+ * that cannot be read is left out rather than exported wrong. */
 static void
-write_process(buf_t *b)
+collect_process(store_t *s)
 {
     static long     hz, page;
     char            data[4096], *p;
@@ -120,43 +138,41 @@ write_process(buf_t *b)
         fds--;                              /* the one opendir() holds */
     }
 
-    expo_write_header(b, "process_cpu_seconds_total",
-                      "Total user and system CPU time spent in seconds.",
-                      "counter");
-    write_sample(b, "process_cpu_seconds_total",
-                 (double) (utime + stime) / (double) hz);
-    expo_write_header(b, "process_resident_memory_bytes",
-                      "Resident memory size in bytes.", "gauge");
-    write_sample(b, "process_resident_memory_bytes", (double) rss * page);
-    expo_write_header(b, "process_virtual_memory_bytes",
-                      "Virtual memory size in bytes.", "gauge");
-    write_sample(b, "process_virtual_memory_bytes", (double) vsize);
+    set_one(s, "process_cpu_seconds_total",
+            "Total user and system CPU time spent in seconds.",
+            STORE_COUNTER, (double) (utime + stime) / (double) hz);
+    set_one(s, "process_resident_memory_bytes",
+            "Resident memory size in bytes.", STORE_GAUGE,
+            (double) rss * page);
+    set_one(s, "process_virtual_memory_bytes",
+            "Virtual memory size in bytes.", STORE_GAUGE, (double) vsize);
     if (btime > 0) {
-        expo_write_header(b, "process_start_time_seconds",
-                          "Start time of the process since unix epoch in "
-                          "seconds.", "gauge");
-        write_sample(b, "process_start_time_seconds",
-                     btime + (double) start / (double) hz);
+        set_one(s, "process_start_time_seconds",
+                "Start time of the process since unix epoch in seconds.",
+                STORE_GAUGE, btime + (double) start / (double) hz);
     }
     if (fds > 0) {
-        expo_write_header(b, "process_open_fds",
-                          "Number of open file descriptors.", "gauge");
-        write_sample(b, "process_open_fds", fds);
+        set_one(s, "process_open_fds", "Number of open file descriptors.",
+                STORE_GAUGE, fds);
     }
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-        expo_write_header(b, "process_max_fds",
-                          "Maximum number of open file descriptors.", "gauge");
-        write_sample(b, "process_max_fds", (double) rl.rlim_cur);
+        set_one(s, "process_max_fds",
+                "Maximum number of open file descriptors.", STORE_GAUGE,
+                (double) rl.rlim_cur);
     }
 }
 
 
+/* Sets the one series of a collected family without labels. */
 static void
-write_sample(buf_t *b, const char *name, double v)
+set_one(store_t *s, const char *name, const char *help, store_type_t type,
+    double v)
 {
-    char    num[EXPO_DOUBLE_LEN];
-    size_t  n;
+    store_family_t  *f;
 
-    n = expo_format_double(num, v);
-    buf_printf(b, "%s %.*s\n", name, (int) n, num);
+    f = store_family_get(s, &(store_family_def_t) {
+            .name = name, .help = help, .type = type });
+    if (f != NULL) {
+        store_set(f, store_series(f, NULL), v);
+    }
 }

@@ -1,17 +1,19 @@
-/* selfstats.h - The exporter's gauges and process metrics at scrape time:
+/* selfstats.h - The exporter's own gauges and the process metrics:
  * gwlog_series{metric}, gwlog_series_overflow_total{metric},
- * gwlog_build_info and the usual process_* metrics from /proc/self. */
+ * gwlog_series_expired_total{metric}, gwlog_build_info and the usual
+ * process_* metrics from /proc/self, as collected families. */
 
 #ifndef GWLOG_SELFSTATS_H
 #define GWLOG_SELFSTATS_H
 
 #include "labels/store.h"
-#include "lib/buf.h"
 
 
 /* Prototypes */
 
-/* Appends the families above to b, the series counts taken from snap. */
-void selfstats_write(buf_t *b, const store_snap_t *snap);
+/* A collector (store_collect_fn) for the self store; arg is the snapshot
+ * of the ingest store taken by the same scrape (NULL: no per-family
+ * series), ctx is unused. */
+void selfstats_collect(void *ctx, store_t *s, void *arg);
 
 #endif /* GWLOG_SELFSTATS_H */

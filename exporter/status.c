@@ -176,11 +176,11 @@ write_dims(buf_t *b, const status_src_t *src)
             buf_puts(b, k ? ", " : "");
             html_str(b, d->provides[k]);
         }
-        hit = snap_value(src->snap, "gwlog_dim_lookups_total", "table",
+        hit = snap_value(src->self, "gwlog_dim_lookups_total", "table",
                          d->name, "result", "hit", &any);
-        miss = snap_value(src->snap, "gwlog_dim_lookups_total", "table",
+        miss = snap_value(src->self, "gwlog_dim_lookups_total", "table",
                           d->name, "result", "miss", &found);
-        neg = snap_value(src->snap, "gwlog_dim_lookups_total", "table",
+        neg = snap_value(src->self, "gwlog_dim_lookups_total", "table",
                          d->name, "result", "negative_hit", &found);
         buf_printf(b, "</td><td class=\"n\">%zu</td><td class=\"n\">%"
                    PRIu64 "</td>", dims_entries(src->dims, t),
@@ -293,7 +293,7 @@ snap_value(const store_snap_t *snap, const char *family, const char *label,
             }
             if (ok) {
                 *found = 1;
-                return (double) store_snap_counter(snap, i, j);
+                return store_snap_value(snap, i, j);
             }
         }
     }

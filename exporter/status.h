@@ -16,7 +16,8 @@
 /* What the page shows; everything is borrowed for the call. */
 typedef struct {
     const cfg_t         *cfg;
-    const store_snap_t  *snap;
+    const store_snap_t  *snap;          /* of the ingest store */
+    const store_snap_t  *self;          /* of the self store (main.c) */
     tail_t              *tail;          /* NULL: no files */
     dims_t              *dims;
     const char          *telemetry_path;

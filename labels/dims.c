@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "labels/dims_internal.h"
-#include "labels/expo.h"
 #include "lib/clock.h"
 #include "lib/hash.h"
 #include "lib/log.h"
@@ -72,7 +71,7 @@ static const strv_t *dcsv_lookup(void *be, size_t t, const strv_t *keys);
 static int dcsv_reload(void *be);
 static size_t dcsv_entries(const void *be, size_t t);
 static uint64_t dcsv_loads(const void *be, size_t t);
-static void dcsv_write_metrics(void *be, buf_t *b);
+static void dcsv_collect(void *be, store_t *s);
 static void table_load(table_t *t);
 static int rows_parse(table_t *t, char *data, size_t len, rows_t *out);
 static void rows_free(rows_t *r);
@@ -88,7 +87,7 @@ static const dims_ops_t  dcsv_ops = {
     .reload = dcsv_reload,
     .entries = dcsv_entries,
     .loads = dcsv_loads,
-    .write_metrics = dcsv_write_metrics,
+    .collect = dcsv_collect,
 };
 
 
@@ -255,9 +254,37 @@ dims_set_pending_lines(dims_t *d, uint64_t n)
 
 
 void
-dims_write_metrics(dims_t *d, buf_t *b)
+dims_collect(dims_t *d, store_t *s)
 {
-    d->ops->write_metrics(d->be, b);
+    d->ops->collect(d->be, s);
+}
+
+
+int
+dims__families(store_t *s, store_family_t **lookups, store_family_t **entries,
+    store_family_t **refresh)
+{
+    static const char *const  table[] = { "table" };
+    static const char *const  table_result[] = { "table", "result" };
+
+    *lookups = store_family_get(s, &(store_family_def_t) {
+        .name = "gwlog_dim_lookups_total", .type = STORE_COUNTER,
+        .help = "Dimension lookups by table and result: hit (local cache), "
+                "negative_hit (cached as absent), miss (asked Redis, or "
+                "answered missing while it is down).",
+        .labels = table_result, .nlabels = 2 });
+    *entries = store_family_get(s, &(store_family_def_t) {
+        .name = "gwlog_dim_cache_entries", .type = STORE_GAUGE,
+        .help = "Rows held in the local cache of each dimension table "
+                "(found, absent and requested).",
+        .labels = table, .nlabels = 1 });
+    *refresh = store_family_get(s, &(store_family_def_t) {
+        .name = "gwlog_dim_last_refresh_timestamp_seconds",
+        .type = STORE_GAUGE,
+        .help = "Unix time a dimension table was last loaded whole (all) "
+                "or its version checked (lru).",
+        .labels = table, .nlabels = 1 });
+    return *lookups && *entries && *refresh ? 0 : -1;
 }
 
 
@@ -402,46 +429,34 @@ dcsv_get(void *be, size_t t, const strv_t *keys, unsigned flags,
 
 
 static void
-dcsv_write_metrics(void *be, buf_t *b)
+dcsv_collect(void *be, store_t *s)
 {
-    dcsv_t  *d = be;
-    char     num[EXPO_DOUBLE_LEN];
-    size_t   i;
-    double   ts;
+    dcsv_t          *d = be;
+    store_family_t  *lookups, *entries, *refresh;
+    const char      *v[2];
+    size_t           i;
+    double           ts;
 
-    if (d->ntables == 0) {
+    if (d->ntables == 0
+        || dims__families(s, &lookups, &entries, &refresh) != 0)
+    {
         return;
     }
     /* The CSV backend: every row is in memory, so there is no
      * negative_hit, and a miss is final. */
-    expo_write_header(b, "gwlog_dim_lookups_total", "Dimension lookups by "
-                      "table and result: hit (local cache), negative_hit "
-                      "(cached as absent), miss (asked Redis, or answered "
-                      "missing while it is down).", "counter");
     for (i = 0; i < d->ntables; i++) {
-        buf_printf(b, "gwlog_dim_lookups_total{table=\"%s\",result=\"hit\"} "
-                   "%" PRIu64 "\n", d->tables[i].cfg->name,
-                   atomic_load(&d->tables[i].hits));
-        buf_printf(b, "gwlog_dim_lookups_total{table=\"%s\",result=\"miss\"} "
-                   "%" PRIu64 "\n", d->tables[i].cfg->name,
-                   atomic_load(&d->tables[i].misses));
-    }
-    expo_write_header(b, "gwlog_dim_cache_entries", "Rows held in the local "
-                      "cache of each dimension table (found, absent and "
-                      "requested).", "gauge");
-    for (i = 0; i < d->ntables; i++) {
-        buf_printf(b, "gwlog_dim_cache_entries{table=\"%s\"} %zu\n",
-                   d->tables[i].cfg->name, dcsv_entries(d, i));
-    }
-    expo_write_header(b, "gwlog_dim_last_refresh_timestamp_seconds", "Unix "
-                      "time a dimension table was last loaded whole (all) or "
-                      "its version checked (lru).", "gauge");
-    for (i = 0; i < d->ntables; i++) {
+        v[0] = d->tables[i].cfg->name;
+        v[1] = "hit";
+        store_set(lookups, store_series_str(lookups, v),
+                  (double) atomic_load(&d->tables[i].hits));
+        v[1] = "miss";
+        store_set(lookups, store_series_str(lookups, v),
+                  (double) atomic_load(&d->tables[i].misses));
+        store_set(entries, store_series_str(entries, v),
+                  (double) dcsv_entries(d, i));
         ts = atomic_load(&d->tables[i].loaded_at);
         if (ts > 0) {
-            expo_format_double(num, ts);
-            buf_printf(b, "gwlog_dim_last_refresh_timestamp_seconds"
-                       "{table=\"%s\"} %s\n", d->tables[i].cfg->name, num);
+            store_set(refresh, store_series_str(refresh, v), ts);
         }
     }
 }

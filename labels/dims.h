@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "labels/store.h"
 #include "lib/buf.h"
 #include "lib/strv.h"
 
@@ -109,7 +110,8 @@ uint64_t dims_max_pending_bytes(const dims_t *d);
 /* Lines waiting on an answer, for gwlog_dim_pending_lines. */
 void dims_set_pending_lines(dims_t *d, uint64_t n);
 
-/* Appends the gwlog_dim_* self-metrics; any thread. */
-void dims_write_metrics(dims_t *d, buf_t *b);
+/* Sets the gwlog_dim_* self-metrics in s, a store of collected families
+ * (store.h): called by a collector, with s's lock held; any thread. */
+void dims_collect(dims_t *d, store_t *s);
 
 #endif /* GWLOG_DIMS_H */

@@ -10,6 +10,7 @@
 #define GWLOG_DIMS_INTERNAL_H
 
 #include "labels/dims.h"
+#include "labels/store.h"
 
 
 /* Types */
@@ -52,8 +53,10 @@ typedef struct {
     size_t         (*entries)(const void *b, size_t t);
     uint64_t       (*loads)(const void *b, size_t t);
 
-    /* dims_write_metrics(): required. */
-    void           (*write_metrics)(void *b, buf_t *out);
+    /* dims_collect(): required; sets the gwlog_dim_* families in s (a
+     * store of collected families, its lock held), getting the shared
+     * ones with dims__families(). */
+    void           (*collect)(void *b, store_t *s);
 } dims_ops_t;
 
 
@@ -64,5 +67,11 @@ typedef struct {
 void *dredis_create(const cfg_t *cfg, const char *addr);
 
 extern const dims_ops_t  dredis_ops;
+
+/* The families every backend sets (lookups by table and result, cache
+ * entries and last refresh by table), found or added in s.  Returns 0, or
+ * -1 when one could not be added. */
+int dims__families(store_t *s, store_family_t **lookups,
+    store_family_t **entries, store_family_t **refresh);
 
 #endif /* GWLOG_DIMS_INTERNAL_H */

@@ -63,7 +63,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "labels/expo.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 
@@ -80,7 +79,7 @@ static double dredis_max_wait(const void *be);
 static uint64_t dredis_max_pending_bytes(const void *be);
 static void dredis_set_pending_lines(void *be, uint64_t n);
 static size_t dredis_entries(const void *be, size_t t);
-static void dredis_write_metrics(void *be, buf_t *b);
+static void dredis_collect(void *be, store_t *s);
 
 
 const dims_ops_t  dredis_ops = {
@@ -97,7 +96,7 @@ const dims_ops_t  dredis_ops = {
     .max_pending_bytes = dredis_max_pending_bytes,
     .set_pending_lines = dredis_set_pending_lines,
     .entries = dredis_entries,
-    .write_metrics = dredis_write_metrics,
+    .collect = dredis_collect,
 };
 
 
@@ -547,59 +546,59 @@ dredis_entries(const void *be, size_t t)
 
 
 static void
-dredis_write_metrics(void *be, buf_t *b)
+dredis_collect(void *be, store_t *s)
 {
-    dredis_t           *r = be;
-    static const char  *results[] = { "hit", "miss", "negative_hit" };
-    rtable_t           *rt;
-    uint64_t            v;
-    char                num[EXPO_DOUBLE_LEN];
-    size_t              i, k;
-    double              ts;
+    static const char *const  results[] = { "hit", "miss", "negative_hit" };
+    static const char *const  op[] = { "op" };
+    dredis_t                 *r = be;
+    store_family_t           *lookups, *entries, *refresh;
+    store_family_t           *errors, *up, *pending;
+    rtable_t                 *rt;
+    const char               *v[2];
+    uint64_t                  n;
+    size_t                    i, k;
+    double                    ts;
 
-    expo_write_header(b, "gwlog_dim_lookups_total", "Dimension lookups by "
-                      "table and result: hit (local cache), negative_hit "
-                      "(cached as absent), miss (asked Redis, or answered "
-                      "missing while it is down).", "counter");
+    if (dims__families(s, &lookups, &entries, &refresh) != 0) {
+        return;
+    }
+
     for (i = 0; i < r->ntables; i++) {
         rt = &r->tables[i];
+        v[0] = rt->cfg->name;
         for (k = 0; k < 3; k++) {
-            v = k == 0 ? atomic_load(&rt->hits)
+            n = k == 0 ? atomic_load(&rt->hits)
                 : k == 1 ? atomic_load(&rt->misses)
                 : atomic_load(&rt->neg_hits);
-            buf_printf(b, "gwlog_dim_lookups_total{table=\"%s\",result=\"%s\"}"
-                       " %" PRIu64 "\n", rt->cfg->name, results[k], v);
+            v[1] = results[k];
+            store_set(lookups, store_series_str(lookups, v), (double) n);
         }
-    }
-    expo_write_header(b, "gwlog_dim_cache_entries", "Rows held in the local "
-                      "cache of each dimension table (found, absent and "
-                      "requested).", "gauge");
-    for (i = 0; i < r->ntables; i++) {
-        buf_printf(b, "gwlog_dim_cache_entries{table=\"%s\"} %" PRIu64 "\n",
-                   r->tables[i].cfg->name, atomic_load(&r->tables[i].entries));
-    }
-    expo_write_header(b, "gwlog_dim_redis_errors_total", "Failed Redis "
-                      "operations, by operation.", "counter");
-    for (k = 0; k < NOPS; k++) {
-        buf_printf(b, "gwlog_dim_redis_errors_total{op=\"%s\"} %" PRIu64 "\n",
-                   dredis__op_names[k], atomic_load(&r->errors[k]));
-    }
-    expo_write_header(b, "gwlog_dim_redis_up", "1 when the dimension Redis "
-                      "answers, else 0.", "gauge");
-    buf_printf(b, "gwlog_dim_redis_up %d\n", atomic_load(&r->up) == 1);
-    expo_write_header(b, "gwlog_dim_pending_lines", "Lines waiting for a "
-                      "dimension lookup to be answered.", "gauge");
-    buf_printf(b, "gwlog_dim_pending_lines %" PRIu64 "\n",
-               atomic_load(&r->pending_lines));
-    expo_write_header(b, "gwlog_dim_last_refresh_timestamp_seconds", "Unix "
-                      "time a dimension table was last loaded whole (all) or "
-                      "its version checked (lru).", "gauge");
-    for (i = 0; i < r->ntables; i++) {
-        ts = atomic_load(&r->tables[i].last_refresh);
+        store_set(entries, store_series_str(entries, v),
+                  (double) atomic_load(&rt->entries));
+        ts = atomic_load(&rt->last_refresh);
         if (ts > 0) {
-            expo_format_double(num, ts);
-            buf_printf(b, "gwlog_dim_last_refresh_timestamp_seconds"
-                       "{table=\"%s\"} %s\n", r->tables[i].cfg->name, num);
+            store_set(refresh, store_series_str(refresh, v), ts);
         }
+    }
+    errors = store_family_get(s, &(store_family_def_t) {
+        .name = "gwlog_dim_redis_errors_total", .type = STORE_COUNTER,
+        .help = "Failed Redis operations, by operation.",
+        .labels = op, .nlabels = 1 });
+    for (k = 0; errors != NULL && k < NOPS; k++) {
+        store_set(errors, store_series_str(errors, &dredis__op_names[k]),
+                  (double) atomic_load(&r->errors[k]));
+    }
+    up = store_family_get(s, &(store_family_def_t) {
+        .name = "gwlog_dim_redis_up", .type = STORE_GAUGE,
+        .help = "1 when the dimension Redis answers, else 0." });
+    if (up != NULL) {
+        store_set(up, store_series(up, NULL), atomic_load(&r->up) == 1);
+    }
+    pending = store_family_get(s, &(store_family_def_t) {
+        .name = "gwlog_dim_pending_lines", .type = STORE_GAUGE,
+        .help = "Lines waiting for a dimension lookup to be answered." });
+    if (pending != NULL) {
+        store_set(pending, store_series(pending, NULL),
+                  (double) atomic_load(&r->pending_lines));
     }
 }

@@ -1,46 +1,196 @@
-/* expo.c - Prometheus text exposition format 0.0.4 encoder. */
+/* expo.c - The exposition writer: the text formats (Prometheus 0.0.4 and
+ * OpenMetrics 1.0), content negotiation; the protobuf format is in
+ * expo_proto.c. */
 
 #include "labels/expo.h"
 
+#include <ctype.h>
 #include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include "labels/expo_internal.h"
 
 
+#define EXPO_MAX_RANGES  32
+
+/* One media range of an Accept header. */
+typedef struct {
+    const char  *type;          /* "type/subtype", not NUL-terminated */
+    size_t       type_len;
+    const char  *params;        /* after the first ';', up to the ',' */
+    size_t       params_len;
+    double       q;
+} range_t;
+
+
+static void write_text(buf_t *b, int om, const store_snap_t *snap);
+static void write_help(buf_t *b, int om, const char *name, size_t len,
+    const char *help, const char *type);
 static void write_labels(buf_t *b, const store_snap_family_t *f,
     const strv_t *values, const char *le);
 static void write_u64(buf_t *b, uint64_t v);
 static int reads_back(uint64_t m, int e, double a);
 static size_t format_digits(char *out, int neg, uint64_t m, int e);
+static int param(const range_t *r, const char *key, char *out, size_t len);
+
+
+expo_format_t
+expo_negotiate(const char *accept)
+{
+    range_t      r[EXPO_MAX_RANGES], t;
+    const char  *p, *end, *semi;
+    char         v[64];
+    size_t       n = 0, i, j;
+
+    for (p = accept; p != NULL && *p != '\0' && n < EXPO_MAX_RANGES; p = end) {
+        end = strchr(p, ',');
+        end = end != NULL ? end + 1 : p + strlen(p);
+        while (p < end && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+        r[n].type = p;
+        semi = memchr(p, ';', (size_t) (end - p));
+        r[n].type_len = (size_t) ((semi != NULL ? semi : end) - p);
+        while (r[n].type_len > 0 && (p[r[n].type_len - 1] == ','
+               || p[r[n].type_len - 1] == ' ' || p[r[n].type_len - 1] == '\t'))
+        {
+            r[n].type_len--;
+        }
+        r[n].params = semi != NULL ? semi + 1 : end;
+        r[n].params_len = (size_t) (end - r[n].params);
+        r[n].q = param(&r[n], "q", v, sizeof(v)) == 0 ? strtod(v, NULL) : 1.0;
+        if (r[n].type_len > 0 && r[n].q > 0) {
+            n++;
+        }
+    }
+    /* Stable: equal q keep the header's order. */
+    for (i = 1; i < n; i++) {
+        t = r[i];
+        for (j = i; j > 0 && r[j - 1].q < t.q; j--) {
+            r[j] = r[j - 1];
+        }
+        r[j] = t;
+    }
+    for (i = 0; i < n; i++) {
+#define IS(s)  (r[i].type_len == sizeof(s) - 1 \
+                && strncasecmp(r[i].type, (s), sizeof(s) - 1) == 0)
+        if (IS("application/vnd.google.protobuf")
+            && param(&r[i], "proto", v, sizeof(v)) == 0
+            && strcmp(v, "io.prometheus.client.MetricFamily") == 0
+            && param(&r[i], "encoding", v, sizeof(v)) == 0
+            && strcmp(v, "delimited") == 0)
+        {
+            return EXPO_PROTOBUF;
+        }
+        if (IS("text/plain") && (param(&r[i], "version", v, sizeof(v)) != 0
+                                 || strcmp(v, "0.0.4") == 0))
+        {
+            return EXPO_TEXT;
+        }
+        if (IS("application/openmetrics-text")) {
+            if (param(&r[i], "version", v, sizeof(v)) != 0
+                || strcmp(v, "0.0.1") == 0)
+            {
+                return EXPO_OPENMETRICS_0;
+            }
+            if (strcmp(v, "1.0.0") == 0) {
+                return EXPO_OPENMETRICS_1;
+            }
+        }
+#undef IS
+    }
+    return EXPO_TEXT;
+}
+
+
+const char *
+expo_content_type(expo_format_t fmt)
+{
+    switch (fmt) {
+    case EXPO_OPENMETRICS_1:
+        return "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    case EXPO_OPENMETRICS_0:
+        return "application/openmetrics-text; version=0.0.1; charset=utf-8";
+    case EXPO_PROTOBUF:
+        return "application/vnd.google.protobuf; "
+               "proto=io.prometheus.client.MetricFamily; encoding=delimited";
+    default:
+        return EXPO_CONTENT_TYPE;
+    }
+}
+
+
+void
+expo_write(buf_t *b, expo_format_t fmt, const store_snap_t *snap)
+{
+    if (fmt == EXPO_PROTOBUF) {
+        expo_proto_write(b, snap);
+    } else {
+        write_text(b, fmt != EXPO_TEXT, snap);
+    }
+}
+
+
+void
+expo_finish(buf_t *b, expo_format_t fmt)
+{
+    if (fmt == EXPO_OPENMETRICS_1 || fmt == EXPO_OPENMETRICS_0) {
+        buf_append(b, "# EOF\n", 6);
+    }
+}
 
 
 void
 expo_write_snapshot(buf_t *b, const store_snap_t *snap)
 {
+    write_text(b, 0, snap);
+}
+
+
+/* The text formats; om: OpenMetrics. */
+static void
+write_text(buf_t *b, int om, const store_snap_t *snap)
+{
+    static const char          *types[] = { "counter", "histogram", "gauge" };
     const store_snap_family_t  *f;
     const uint64_t             *counts;
     strv_t                      values[64];
     char                        le[64][EXPO_DOUBLE_LEN], num[EXPO_DOUBLE_LEN];
     double                      raw_sum, sum;
     uint64_t                    cum;
-    size_t                      i, j, k, n;
+    size_t                      i, j, k, n, len;
+    int                         total;
 
     for (i = 0; i < store_snap_nfamilies(snap); i++) {
         f = store_snap_family(snap, i);
         if (f->nlabels > 64 || f->nbuckets > 63) {
             continue;
         }
-        expo_write_header(b, f->name, f->help,
-                          f->type == STORE_HISTOGRAM ? "histogram" : "counter");
-        if (f->type == STORE_COUNTER) {
+        len = strlen(f->name);
+        /* OpenMetrics names a counter family without "_total". */
+        total = len > 6 && strcmp(f->name + len - 6, "_total") == 0;
+        write_help(b, om, f->name, om && f->type == STORE_COUNTER && total
+                                   ? len - 6 : len, f->help, types[f->type]);
+        if (f->type != STORE_HISTOGRAM) {
             for (j = 0; j < f->nseries; j++) {
                 store_snap_labels(snap, i, j, values);
                 buf_puts(b, f->name);
+                if (om && f->type == STORE_COUNTER && !total) {
+                    buf_append(b, "_total", 6);
+                }
                 write_labels(b, f, values, NULL);
-                write_u64(b, store_snap_counter(snap, i, j));
+                if (!f->collected) {
+                    write_u64(b, store_snap_counter(snap, i, j));
+                } else {
+                    n = expo_format_double(num, store_snap_value(snap, i, j));
+                    buf_append(b, num, n);
+                    buf_append(b, "\n", 1);
+                }
             }
             continue;
         }
@@ -60,7 +210,7 @@ expo_write_snapshot(buf_t *b, const store_snap_t *snap)
                 write_labels(b, f, values, le[k]);
                 write_u64(b, cum);
             }
-            sum = f->divisor > 0 ? raw_sum / f->divisor : raw_sum * f->scale;
+            sum = expo_hist_sum(f, raw_sum);
             n = expo_format_double(num, sum);
             buf_puts(b, f->name);
             buf_append(b, "_sum", 4);
@@ -76,23 +226,46 @@ expo_write_snapshot(buf_t *b, const store_snap_t *snap)
 }
 
 
-void
-expo_write_header(buf_t *b, const char *name, const char *help,
+double
+expo_hist_sum(const store_snap_family_t *f, double raw_sum)
+{
+    return f->divisor > 0 ? raw_sum / f->divisor : raw_sum * f->scale;
+}
+
+
+/* "# HELP" and "# TYPE" for the first len bytes of name; OpenMetrics also
+ * escapes '"' in the help text. */
+static void
+write_help(buf_t *b, int om, const char *name, size_t len, const char *help,
     const char *type)
 {
     const char  *p;
 
-    buf_printf(b, "# HELP %s ", name);
+    buf_append(b, "# HELP ", 7);
+    buf_append(b, name, len);
+    buf_append(b, " ", 1);
     for (p = help; *p; p++) {
         if (*p == '\\') {
             buf_append(b, "\\\\", 2);
         } else if (*p == '\n') {
             buf_append(b, "\\n", 2);
+        } else if (*p == '"' && om) {
+            buf_append(b, "\\\"", 2);
         } else {
             buf_append(b, p, 1);
         }
     }
-    buf_printf(b, "\n# TYPE %s %s\n", name, type);
+    buf_append(b, "\n# TYPE ", 8);
+    buf_append(b, name, len);
+    buf_printf(b, " %s\n", type);
+}
+
+
+void
+expo_write_header(buf_t *b, const char *name, const char *help,
+    const char *type)
+{
+    write_help(b, 0, name, strlen(name), help, type);
 }
 
 
@@ -261,4 +434,52 @@ write_u64(buf_t *b, uint64_t v)
 
     n = snprintf(tmp, sizeof(tmp), "%" PRIu64 "\n", v);
     buf_append(b, tmp, (size_t) n);
+}
+
+
+/* The value of parameter key (case-insensitive name, quotes removed) of
+ * a media range into out.  Returns 0, or -1 when absent or too long. */
+static int
+param(const range_t *r, const char *key, char *out, size_t len)
+{
+    const char  *p = r->params, *end = r->params + r->params_len, *e, *v;
+    size_t       klen = strlen(key), n;
+
+    while (p < end) {
+        e = memchr(p, ';', (size_t) (end - p));
+        e = e != NULL ? e : end;
+        while (p < e && isspace((unsigned char) *p)) {
+            p++;
+        }
+        v = memchr(p, '=', (size_t) (e - p));
+        if (v != NULL && (size_t) (v - p) >= klen
+            && strncasecmp(p, key, klen) == 0)
+        {
+            n = (size_t) (v - p);
+            while (n > klen && isspace((unsigned char) p[n - 1])) {
+                n--;
+            }
+            if (n == klen) {
+                for (v++; v < e && isspace((unsigned char) *v); v++) {
+                }
+                n = (size_t) (e - v);
+                while (n > 0 && (isspace((unsigned char) v[n - 1])
+                                 || v[n - 1] == ',')) {
+                    n--;
+                }
+                if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+                    v++;
+                    n -= 2;
+                }
+                if (n >= len) {
+                    return -1;
+                }
+                memcpy(out, v, n);
+                out[n] = '\0';
+                return 0;
+            }
+        }
+        p = e + 1;
+    }
+    return -1;
 }

@@ -9,10 +9,17 @@
  * Chunks keep every series at a fixed address, so a snapshot can copy the
  * chunk pointer arrays and read label bytes after the lock is released.
  *
- * Allocation (lib/alloc.h): store_create(), store_family_add() and
- * store_snapshot() return NULL when memory runs out, having freed what
- * they took; counting (store_series() and what it calls, store_expire())
- * cannot fail and aborts instead.
+ * Allocation (lib/alloc.h): store_create(), store_family_add(),
+ * store_family_get(), store_collector_add() and store_snapshot() return
+ * NULL (or -1) when memory runs out, having freed what they took; counting
+ * (store_series() and what it calls, store_expire(), store_set()) cannot
+ * fail and aborts instead.
+ *
+ * Collected families keep their labels like families with a ttl (one
+ * malloc()ed block per series, freed through the graves once no snapshot
+ * reads it), and use "touched" for the collection round that last set the
+ * series: after the collectors run, a series not set in this round is
+ * removed.
  */
 
 #include "labels/store.h"
@@ -37,7 +44,9 @@ typedef struct {
     const char     *labels;         /* packed, in the family's arena (or
                                      * malloc()ed when the family expires
                                      * series); NULL: a free id */
-    uint32_t        touched;        /* store clock when last used */
+    uint32_t        touched;        /* store clock when last used, or
+                                     * for a collected family the round
+                                     * that last set it */
 } series_meta_t;
 
 /* A label block of an expired series, freed once no snapshot taken
@@ -77,6 +86,7 @@ struct store_family {
 
     /* Expiry of idle series (ttl > 0 only). */
     uint32_t             ttl;       /* seconds; 0: series never expire */
+    int                  collected; /* set by collectors (store.h) */
     size_t               nlive;     /* series not expired */
     uint32_t            *free_ids;  /* ids of expired series, for reuse */
     size_t               nfree;
@@ -101,6 +111,13 @@ struct store {
     grave_t             *graves;
     size_t               ngraves;
     size_t               graves_cap;
+
+    struct {
+        store_collect_fn fn;
+        void            *ctx;       /* not owned */
+    }                   *collectors;
+    size_t               ncollectors;
+    uint32_t             round;     /* collections so far */
 };
 
 typedef struct {
@@ -123,6 +140,9 @@ struct store_snap {
 
 
 static void family_free(store_family_t *f);
+static store_family_t *family_new(store_t *s, const store_family_def_t *def);
+static void family_link(store_t *s, store_family_t *f);
+static void collect(store_t *s, void *arg);
 static const char *arena_pack(store_family_t *f, const strv_t *values);
 static uint64_t labels_hash(const strv_t *values, size_t n);
 static int labels_equal(const char *packed, const strv_t *values, size_t n);
@@ -167,6 +187,7 @@ store_destroy(store_t *s)
         free(s->graves[i].labels);
     }
     free(s->graves);
+    free(s->collectors);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -174,6 +195,107 @@ store_destroy(store_t *s)
 
 store_family_t *
 store_family_add(store_t *s, const store_family_def_t *def)
+{
+    store_family_t  *f;
+
+    f = family_new(s, def);
+    if (f == NULL) {
+        return NULL;
+    }
+    pthread_mutex_lock(&s->lock);
+    family_link(s, f);
+    pthread_mutex_unlock(&s->lock);
+    return f;
+}
+
+
+store_family_t *
+store_family_get(store_t *s, const store_family_def_t *def)
+{
+    store_family_def_t   d = *def;
+    store_family_t      *f;
+
+    f = store_family_find(s, def->name);
+    if (f != NULL) {
+        return f->collected ? f : NULL;
+    }
+    d.collected = 1;
+    d.ttl = 0;
+    d.max_series = 0;
+    d.sibling_label = -1;
+    f = family_new(s, &d);
+    if (f != NULL) {
+        family_link(s, f);
+    }
+    return f;
+}
+
+
+int
+store_collector_add(store_t *s, store_collect_fn fn, void *ctx)
+{
+    void  *p;
+
+    pthread_mutex_lock(&s->lock);
+    p = realloc(s->collectors, (s->ncollectors + 1) * sizeof(*s->collectors));
+    if (p == NULL) {
+        pthread_mutex_unlock(&s->lock);
+        return -1;
+    }
+    s->collectors = p;
+    s->collectors[s->ncollectors].fn = fn;
+    s->collectors[s->ncollectors].ctx = ctx;
+    s->ncollectors++;
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+
+void
+store_collector_del(store_t *s, store_collect_fn fn, void *ctx)
+{
+    size_t  i;
+
+    pthread_mutex_lock(&s->lock);
+    for (i = 0; i < s->ncollectors; i++) {
+        if (s->collectors[i].fn == fn && s->collectors[i].ctx == ctx) {
+            memmove(&s->collectors[i], &s->collectors[i + 1],
+                    (s->ncollectors - i - 1) * sizeof(*s->collectors));
+            s->ncollectors--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+
+void
+store_set(store_family_t *f, uint32_t id, double v)
+{
+    memcpy(&f->vals[id >> CHUNK_SHIFT][(id & CHUNK_MASK) * f->stride], &v,
+           sizeof(v));
+}
+
+
+
+uint32_t
+store_series_str(store_family_t *f, const char *const *values)
+{
+    strv_t  v[16];
+    size_t  i;
+
+    for (i = 0; i < f->pub.nlabels && i < 16; i++) {
+        v[i].p = values[i];
+        v[i].len = strlen(values[i]);
+    }
+    return store_series(f, v);
+}
+
+
+/* A family as def says, not yet in the store.  NULL when memory runs
+ * out. */
+static store_family_t *
+family_new(store_t *s, const store_family_def_t *def)
 {
     store_family_t  *f;
     char           **labels;
@@ -227,6 +349,8 @@ store_family_add(store_t *s, const store_family_def_t *def)
 
     f->max_series = def->max_series;
     f->ttl = def->ttl > 0 ? (uint32_t) (def->ttl < 1 ? 1 : def->ttl) : 0;
+    f->collected = def->collected;
+    f->pub.collected = def->collected;
     f->store = s;
     f->sibling_label = def->sibling_label;
     if (def->sibling_label >= 0) {
@@ -249,8 +373,18 @@ store_family_add(store_t *s, const store_family_def_t *def)
         goto err;
     }
     memset(f->index, 0xff, f->index_cap * sizeof(uint32_t));
+    return f;
 
-    pthread_mutex_lock(&s->lock);
+err:
+    family_free(f);
+    return NULL;
+}
+
+
+/* Appends f to the store's families.  Caller holds the lock. */
+static void
+family_link(store_t *s, store_family_t *f)
+{
     if (s->last) {
         s->last->next = f;
     } else {
@@ -258,12 +392,6 @@ store_family_add(store_t *s, const store_family_def_t *def)
     }
     s->last = f;
     s->nfamilies++;
-    pthread_mutex_unlock(&s->lock);
-    return f;
-
-err:
-    family_free(f);
-    return NULL;
 }
 
 
@@ -295,6 +423,9 @@ store_series(store_family_t *f, const strv_t *values)
     if (id != NO_SERIES) {
         if (f->ttl) {
             f->meta[id >> CHUNK_SHIFT][id & CHUNK_MASK].touched = f->store->now;
+        } else if (f->collected) {
+            f->meta[id >> CHUNK_SHIFT][id & CHUNK_MASK].touched =
+                f->store->round;
         }
         return id;
     }
@@ -484,7 +615,8 @@ store_carry(store_t *s, const store_snap_t *snap,
     for (i = 0; i < store_snap_nfamilies(snap); i++) {
         sf = store_snap_family(snap, i);
         f = store_family_find(s, sf->name);
-        if (f == NULL || sf->nlabels > 64
+        if (f == NULL || sf->nlabels > 64 || sf->type == STORE_GAUGE
+            || f->collected
             || !store_family_compatible(f, sf->type, sf->labels, sf->nlabels,
                                         sf->buckets, sf->nbuckets)
             || (keep != NULL && !keep(ctx, sf->name)))
@@ -512,6 +644,13 @@ store_carry(store_t *s, const store_snap_t *snap,
 store_snap_t *
 store_snapshot(store_t *s)
 {
+    return store_snapshot_collect(s, NULL);
+}
+
+
+store_snap_t *
+store_snapshot_collect(store_t *s, void *arg)
+{
     store_snap_t    *snap;
     store_family_t  *f;
     snap_family_t   *sf;
@@ -522,6 +661,9 @@ store_snapshot(store_t *s)
         return NULL;
     }
     pthread_mutex_lock(&s->lock);
+    if (s->ncollectors > 0) {
+        collect(s, arg);
+    }
     snap->store = s;
     snap->epoch = s->epoch;
     snap->next = s->active;
@@ -544,7 +686,7 @@ store_snapshot(store_t *s)
         if (f->nseries == 0) {
             continue;
         }
-        if (f->ttl) {
+        if (f->ttl || f->collected) {
             /* Ids get reused: copy the live series' label blocks (kept
              * alive for this snapshot, see graves_free()) and values. */
             sf->labels = malloc(f->nlive * sizeof(char *) + 1);
@@ -663,6 +805,50 @@ store_snap_counter(const store_snap_t *snap, size_t i, size_t j)
 }
 
 
+double
+store_snap_value(const store_snap_t *snap, size_t i, size_t j)
+{
+    const snap_family_t  *sf = &snap->fams[i];
+    double                v;
+
+    if (!sf->pub.collected) {
+        return (double) sf->vals[j * sf->stride];
+    }
+    memcpy(&v, &sf->vals[j * sf->stride], sizeof(v));
+    return v;
+}
+
+
+/* Runs the collectors, then drops the series of collected families that
+ * none of them set in this round.  Lock held. */
+static void
+collect(store_t *s, void *arg)
+{
+    store_family_t  *f;
+    series_meta_t   *m;
+    uint32_t         id;
+    size_t           i, n = 0;
+
+    s->round++;
+    for (i = 0; i < s->ncollectors; i++) {
+        s->collectors[i].fn(s->collectors[i].ctx, s, arg);
+    }
+    for (f = s->first; f != NULL; f = f->next) {
+        for (id = 0; f->collected && id < f->nseries; id++) {
+            m = &f->meta[id >> CHUNK_SHIFT][id & CHUNK_MASK];
+            if (m->labels != NULL && m->touched != s->round) {
+                series_remove(f, id);
+                n++;
+            }
+        }
+    }
+    if (n > 0) {
+        s->epoch++;
+    }
+    graves_free(s);
+}
+
+
 const uint64_t *
 store_snap_buckets(const store_snap_t *snap, size_t i, size_t j,
     double *raw_sum)
@@ -692,7 +878,7 @@ family_free(store_family_t *f)
         free(f->sibling_values[i]);
     }
     free(f->sibling_values);
-    for (i = 0; f->ttl && i < f->nseries; i++) {
+    for (i = 0; (f->ttl || f->collected) && i < f->nseries; i++) {
         free((char *) f->meta[i >> CHUNK_SHIFT][i & CHUNK_MASK].labels);
     }
     for (i = 0; i < f->nchunks; i++) {
@@ -826,15 +1012,15 @@ series_create(store_family_t *f, const strv_t *values, uint64_t hash,
     }
     m = &f->meta[c][id & CHUNK_MASK];
     m->hash = hash;
-    m->touched = f->store->now;
-    if (f->ttl == 0) {
+    m->touched = f->collected ? f->store->round : f->store->now;
+    if (f->ttl == 0 && !f->collected) {
         m->labels = arena_pack(f, values);
     } else {
         /* Expiring series free their labels one by one. */
         for (i = 0, need = 0; i < f->pub.nlabels; i++) {
             need += sizeof(uint32_t) + values[i].len;
         }
-        p = xmalloc(need);
+        p = xmalloc(need + 1);              /* not NULL, even empty */
         m->labels = p;
         for (i = 0; i < f->pub.nlabels; i++) {
             len = (uint32_t) values[i].len;
@@ -953,7 +1139,7 @@ series_remove(store_family_t *f, uint32_t id)
     }
     f->free_ids[f->nfree++] = id;
     f->nlive--;
-    f->expired++;
+    f->expired += f->ttl > 0;
     if (id == f->overflow_id) {
         f->overflow_id = NO_SERIES;
     }

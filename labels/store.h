@@ -1,6 +1,6 @@
 /* store.h - Metric families and their labelled series.
  *
- * A store holds families (counters and histograms); a family maps label
+ * A store holds families (counters, gauges and histograms); a family maps label
  * value tuples to series.  The ingest thread updates series while holding
  * store_lock() for a batch of lines; a scrape takes store_snapshot(),
  * which copies every value under the same lock, so that it never sees a
@@ -10,6 +10,19 @@
  * label bytes a snapshot points to stay valid until the snapshot is freed.  A family holds at
  * most max_series series; further label sets fold into one series whose
  * label values are all "__overflow__", so sums stay exact.
+ *
+ * Collected families.  Values kept elsewhere (the process's /proc figures,
+ * the HTTP server's counters, the dimension tables' atomics) enter a store
+ * through collectors: functions registered with store_collector_add() that
+ * store_snapshot_collect() calls under the store lock, before it copies
+ * the values.  A collector finds or adds its families with
+ * store_family_get() and sets each series with store_set(); a collected
+ * family (gauge or counter) holds doubles, and exactly the series set
+ * during the last collection, the others are dropped.  The
+ * ingest store has no collectors: its families are counted line by line,
+ * carried by reloads and saved in checkpoints; collected families live in
+ * a store of their own (main.c's "self" store), so neither happens to
+ * them.
  */
 
 #ifndef GWLOG_STORE_H
@@ -25,12 +38,19 @@
 
 typedef enum {
     STORE_COUNTER = 0,
-    STORE_HISTOGRAM
+    STORE_HISTOGRAM,
+    STORE_GAUGE                                 /* collected families only */
 } store_type_t;
 
 typedef struct store store_t;                   /* opaque */
 typedef struct store_family store_family_t;     /* opaque */
 typedef struct store_snap store_snap_t;         /* opaque */
+
+/* A collector: sets the values of its families (see above).  Called with
+ * the store lock held, from the thread taking the snapshot; arg is the
+ * one given to store_snapshot_collect().  It must not take a lock that is
+ * held by anyone waiting for this store's lock. */
+typedef void (*store_collect_fn)(void *ctx, store_t *s, void *arg);
 
 typedef struct {
     const char          *name;
@@ -47,6 +67,7 @@ typedef struct {
     size_t               nsibling_values;
     double               ttl;                   /* seconds an idle series
                                                  * is kept; 0: forever */
+    int                  collected;             /* set by store_family_get() */
 } store_family_def_t;
 
 /* One family of a snapshot, for the encoder. */
@@ -63,6 +84,7 @@ typedef struct {
     size_t               nseries;
     uint64_t             overflowed;            /* increments folded */
     uint64_t             expired;               /* idle series removed */
+    int                  collected;             /* values are doubles */
 } store_snap_family_t;
 
 
@@ -90,6 +112,24 @@ void store_unlock(store_t *s);
  * creating it (and its siblings) if needed.  Caller holds the lock.  The
  * values are copied when a series is created. */
 uint32_t store_series(store_family_t *f, const strv_t *values);
+
+/* Registers fn(ctx, ...) to run at every store_snapshot_collect(); ctx is
+ * borrowed until store_collector_del() or store_destroy().  Returns 0, or
+ * -1 when memory runs out. */
+int store_collector_add(store_t *s, store_collect_fn fn, void *ctx);
+void store_collector_del(store_t *s, store_collect_fn fn, void *ctx);
+
+/* For a collector (the lock is held): the collected family called
+ * def->name, added as def says on first use.  NULL when memory runs out,
+ * or when a family of that name exists and is not collected. */
+store_family_t *store_family_get(store_t *s, const store_family_def_t *def);
+
+/* Sets a series of a collected family (a gauge, or a counter kept by its
+ * owner) to v.  Caller holds the lock. */
+void store_set(store_family_t *f, uint32_t id, double v);
+
+/* store_series() with the values given as C strings (at most 16). */
+uint32_t store_series_str(store_family_t *f, const char *const *values);
 
 /* Adds n to a counter series.  Caller holds the lock. */
 void store_add(store_family_t *f, uint32_t id, uint64_t n);
@@ -147,6 +187,10 @@ size_t store_carry(store_t *s, const store_snap_t *snap,
 store_snap_t *store_snapshot(store_t *s);
 void store_snap_free(store_snap_t *snap);
 
+/* Runs the collectors with arg, then copies like store_snapshot(), all
+ * under the lock: a snapshot never mixes two collections. */
+store_snap_t *store_snapshot_collect(store_t *s, void *arg);
+
 size_t store_snap_nfamilies(const store_snap_t *snap);
 const store_snap_family_t *store_snap_family(const store_snap_t *snap,
     size_t i);
@@ -156,9 +200,12 @@ const store_snap_family_t *store_snap_family(const store_snap_t *snap,
 void store_snap_labels(const store_snap_t *snap, size_t i, size_t j,
     strv_t *values);
 
-/* Counter value, or for a histogram: bucket counts (non-cumulative,
- * nbuckets + 1 with +Inf last) and the raw sum. */
+/* A counter's count (not of a collected family); the value of a series
+ * of a collected family, or any counter's as a double; or for a
+ * histogram: bucket counts (non-cumulative, nbuckets + 1 with +Inf last)
+ * and the raw sum. */
 uint64_t store_snap_counter(const store_snap_t *snap, size_t i, size_t j);
+double store_snap_value(const store_snap_t *snap, size_t i, size_t j);
 const uint64_t *store_snap_buckets(const store_snap_t *snap, size_t i,
     size_t j, double *raw_sum);
 

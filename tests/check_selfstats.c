@@ -17,6 +17,7 @@
 
 #include "revision.h"
 #include "exporter/selfstats.h"
+#include "labels/expo.h"
 #include "labels/store.h"
 #include "lib/buf.h"
 
@@ -90,14 +91,22 @@ small_store(void)
 static char *
 render(store_t *st)
 {
-    store_snap_t  *snap;
+    store_snap_t  *snap, *self;
+    store_t       *ss;
     buf_t          b = { 0 };
     size_t         len;
 
+    ss = store_create();
+    ck_assert_ptr_nonnull(ss);
+    ck_assert_int_eq(store_collector_add(ss, selfstats_collect, NULL), 0);
     snap = store_snapshot(st);
     ck_assert_ptr_nonnull(snap);
-    selfstats_write(&b, snap);
+    self = store_snapshot_collect(ss, snap);
+    ck_assert_ptr_nonnull(self);
+    expo_write(&b, EXPO_TEXT, self);
+    store_snap_free(self);
     store_snap_free(snap);
+    store_destroy(ss);
     buf_append(&b, "", 0);                  /* NUL-terminated even if empty */
     return buf_detach(&b, &len);
 }

@@ -865,6 +865,130 @@ START_TEST(test_expiry_frees_room_under_the_cap)
 END_TEST
 
 
+/* Collected */
+
+/* A collector setting "tables" series of a gauge and a counter; its ctx
+ * is how many tables there are now. */
+static void
+collect_tables(void *ctx, store_t *s, void *arg)
+{
+    static const char *const  labels[] = { "table" };
+    static const char *const  names[] = { "a", "b", "c" };
+    store_family_t           *g, *c;
+    size_t                    i, n = *(size_t *) ctx;
+    double                    base = arg != NULL ? *(double *) arg : 0;
+
+    g = store_family_get(s, &(store_family_def_t) {
+        .name = "rows", .help = "Rows.", .type = STORE_GAUGE,
+        .labels = labels, .nlabels = 1 });
+    c = store_family_get(s, &(store_family_def_t) {
+        .name = "lookups_total", .help = "Lookups.", .type = STORE_COUNTER,
+        .labels = labels, .nlabels = 1 });
+    ck_assert_ptr_nonnull(g);
+    ck_assert_ptr_nonnull(c);
+    for (i = 0; i < n; i++) {
+        store_set(g, store_series_str(g, &names[i]), base + 0.5 + (double) i);
+        store_set(c, store_series_str(c, &names[i]), 1e15 + (double) i);
+    }
+}
+
+
+/* The value of series "table"=v of the family called name, or -1. */
+static double
+collected_value(const store_snap_t *snap, const char *name, const char *v)
+{
+    const store_snap_family_t  *f;
+    strv_t                      values[1];
+    size_t                      i, j;
+
+    for (i = 0; i < store_snap_nfamilies(snap); i++) {
+        f = store_snap_family(snap, i);
+        if (strcmp(f->name, name) != 0) {
+            continue;
+        }
+        ck_assert(f->collected);
+        for (j = 0; j < f->nseries; j++) {
+            store_snap_labels(snap, i, j, values);
+            if (values[0].len == strlen(v)
+                && memcmp(values[0].p, v, values[0].len) == 0)
+            {
+                return store_snap_value(snap, i, j);
+            }
+        }
+    }
+    return -1;
+}
+
+
+START_TEST(test_collector_sets_and_drops)
+{
+    store_snap_t  *s1, *s2, *s3;
+    size_t         n = 3;
+    double         base = 10;
+    strv_t         v[1];
+
+    ck_assert_int_eq(store_collector_add(st, collect_tables, &n), 0);
+    s1 = store_snapshot_collect(st, &base);
+    ck_assert_ptr_nonnull(s1);
+    ck_assert_double_eq(collected_value(s1, "rows", "c"), 12.5);
+    ck_assert_double_eq(collected_value(s1, "lookups_total", "b"), 1e15 + 1);
+    ck_assert_uint_eq(store_snap_family(s1, 0)->type, STORE_GAUGE);
+
+    /* Table c goes away: its series with it, s1 still reads it. */
+    n = 2;
+    s2 = store_snapshot_collect(st, NULL);
+    ck_assert_ptr_nonnull(s2);
+    ck_assert_uint_eq(store_snap_family(s2, 0)->nseries, 2);
+    ck_assert_double_eq(collected_value(s2, "rows", "c"), -1);
+    ck_assert_double_eq(collected_value(s2, "rows", "a"), 0.5);
+    store_snap_labels(s1, 0, 2, v);
+    ck_assert_uint_eq(v[0].len, 1);
+    ck_assert_int_eq(v[0].p[0], 'c');
+    store_snap_free(s1);
+
+    /* Back again, from its new value; without the collector, nothing
+     * changes any more. */
+    n = 3;
+    s3 = store_snapshot_collect(st, NULL);
+    ck_assert_double_eq(collected_value(s3, "rows", "c"), 2.5);
+    store_snap_free(s3);
+    store_collector_del(st, collect_tables, &n);
+    n = 1;
+    s3 = store_snapshot(st);
+    ck_assert_uint_eq(store_snap_family(s3, 0)->nseries, 3);
+    store_snap_free(s3);
+    store_snap_free(s2);
+}
+END_TEST
+
+
+START_TEST(test_collected_not_carried)
+{
+    store_t       *other;
+    store_snap_t  *snap;
+    size_t         n = 2;
+
+    ck_assert_int_eq(store_collector_add(st, collect_tables, &n), 0);
+    snap = store_snapshot_collect(st, NULL);
+    other = store_create();
+    ck_assert_int_eq(store_collector_add(other, collect_tables, &n), 0);
+    store_snap_free(store_snapshot_collect(other, NULL));
+    store_lock(other);
+    ck_assert_uint_eq(store_carry(other, snap, NULL, NULL), 0);
+    store_unlock(other);
+    /* A collector does not take over a family counted line by line. */
+    ck_assert_ptr_nonnull(store_family_add(other, &(store_family_def_t) {
+        .name = "plain_total", .type = STORE_COUNTER, .sibling_label = -1 }));
+    store_lock(other);
+    ck_assert_ptr_null(store_family_get(other, &(store_family_def_t) {
+        .name = "plain_total", .type = STORE_GAUGE }));
+    store_unlock(other);
+    store_snap_free(snap);
+    store_destroy(other);
+}
+END_TEST
+
+
 Suite *
 store_suite(void)
 {
@@ -904,6 +1028,12 @@ store_suite(void)
     tcase_add_test(tc, test_expiry_snapshot_outlives_removal);
     tcase_add_test(tc, test_expiry_index_integrity);
     tcase_add_test(tc, test_expiry_frees_room_under_the_cap);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("Collected");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_collector_sets_and_drops);
+    tcase_add_test(tc, test_collected_not_carried);
     suite_add_tcase(s, tc);
 
     return s;
