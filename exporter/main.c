@@ -418,7 +418,7 @@ scrape(void *ctx, buf_t *out, expo_format_t fmt)
 
 
 /* The whole exposition: the ingest store's families, then the self
- * store's (collected now, see collect()), then the tailer's gauges. */
+ * store's (collected now, see collect()). */
 static void
 write_exposition(app_t *a, buf_t *out, expo_format_t fmt)
 {
@@ -434,11 +434,6 @@ write_exposition(app_t *a, buf_t *out, expo_format_t fmt)
     }
     expo_write(out, fmt, snap);
     expo_write(out, fmt, self);
-    /* The tailer's gauges are still text of its own (tail.c, to become a
-     * collector): the same lines in OpenMetrics, absent in protobuf. */
-    if (a->tail != NULL && fmt != EXPO_PROTOBUF) {
-        tail_write_metrics(a->tail, out);
-    }
     expo_finish(out, fmt);
     store_snap_free(self);
     store_snap_free(snap);
@@ -474,6 +469,9 @@ collect(void *ctx, store_t *s, void *arg)
         if (f != NULL) {
             store_set(f, store_series(f, NULL), atomic_load(&a->reload_time));
         }
+    }
+    if (a->tail != NULL) {
+        tail_collect(a->tail, s);
     }
     selfstats_collect(NULL, s, arg);
 }

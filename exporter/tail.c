@@ -538,70 +538,60 @@ tail_last_event_time(tail_t *t)
 
 
 void
-tail_write_metrics(tail_t *t, buf_t *b)
+tail_collect(tail_t *t, store_t *s)
 {
-    char     num[EXPO_DOUBLE_LEN];
-    double   ev, ck;
-    size_t   i, j, open = 0;
-    int      dup;
-    tfile_t *f;
+    static const char *const  path[] = { "path" };
+    store_family_t           *open_f, *offset_f, *size_f, *f;
+    const char               *v[1];
+    double                    ev, ck;
+    size_t                    i, open = 0;
+    tfile_t                  *r;
 
+    open_f = store_family_get(s, &(store_family_def_t) {
+        .name = "gwlog_open_files", .type = STORE_GAUGE,
+        .help = "Input files held open." });
+    offset_f = store_family_get(s, &(store_family_def_t) {
+        .name = "gwlog_file_offset_bytes", .type = STORE_GAUGE,
+        .help = "Bytes of each followed file read so far.",
+        .labels = path, .nlabels = 1 });
+    size_f = store_family_get(s, &(store_family_def_t) {
+        .name = "gwlog_file_size_bytes", .type = STORE_GAUGE,
+        .help = "Size of each followed file when last checked.",
+        .labels = path, .nlabels = 1 });
+    if (open_f == NULL || offset_f == NULL || size_f == NULL) {
+        return;
+    }
     pthread_mutex_lock(&t->files_lock);
     for (i = 0; i < t->nfiles; i++) {
-        open += (size_t) atomic_load(&t->files[i]->pub_open);
+        r = t->files[i];
+        open += (size_t) atomic_load(&r->pub_open);
+        if (r->rotated != K_LIVE) {
+            continue;                       /* one series per live path */
+        }
+        v[0] = r->path;
+        store_set(offset_f, store_series_str(offset_f, v),
+                  (double) atomic_load(&r->pub_offset));
+        store_set(size_f, store_series_str(size_f, v),
+                  (double) atomic_load(&r->pub_size));
     }
-    expo_write_header(b, "gwlog_open_files", "Input files held open.",
-                      "gauge");
-    buf_printf(b, "gwlog_open_files %zu\n", open);
-    expo_write_header(b, "gwlog_file_offset_bytes", "Bytes of each followed "
-                      "file read so far.", "gauge");
-    for (i = 0; i < t->nfiles; i++) {
-        f = t->files[i];
-        for (j = 0, dup = 0; j < i && !dup; j++) {
-            dup = strcmp(t->files[j]->path, f->path) == 0
-                  && !t->files[j]->rotated;
-        }
-        if (f->rotated || dup) {
-            continue;                       /* one series per path */
-        }
-        buf_puts(b, "gwlog_file_offset_bytes{path=\"");
-        expo_write_label_value(b, f->path, strlen(f->path));
-        buf_printf(b, "\"} %" PRId64 "\n", atomic_load(&f->pub_offset));
-    }
-    expo_write_header(b, "gwlog_file_size_bytes", "Size of each followed "
-                      "file when last checked.", "gauge");
-    for (i = 0; i < t->nfiles; i++) {
-        f = t->files[i];
-        for (j = 0, dup = 0; j < i && !dup; j++) {
-            dup = strcmp(t->files[j]->path, f->path) == 0
-                  && !t->files[j]->rotated;
-        }
-        if (f->rotated || dup) {
-            continue;
-        }
-        buf_puts(b, "gwlog_file_size_bytes{path=\"");
-        expo_write_label_value(b, f->path, strlen(f->path));
-        buf_printf(b, "\"} %" PRId64 "\n", atomic_load(&f->pub_size));
-    }
+    store_set(open_f, store_series(open_f, NULL), (double) open);
     ev = pipeline_last_event_time(t->pipe);
     pthread_mutex_unlock(&t->files_lock);
 
-    if (ev > 0) {
-        struct timespec  now;
-
-        clock_gettime(CLOCK_REALTIME, &now);
-        expo_write_header(b, "gwlog_event_lag_seconds", "Now minus the event "
-                          "time of the last valid line read.", "gauge");
-        expo_format_double(num, (double) now.tv_sec + now.tv_nsec / 1e9 - ev);
-        buf_printf(b, "gwlog_event_lag_seconds %s\n", num);
+    if (ev > 0 && (f = store_family_get(s, &(store_family_def_t) {
+            .name = "gwlog_event_lag_seconds", .type = STORE_GAUGE,
+            .help = "Now minus the event time of the last valid line "
+                    "read." })) != NULL)
+    {
+        store_set(f, store_series(f, NULL), clock_wall() - ev);
     }
     ck = atomic_load(&t->ckpt_time);
-    if (ck > 0) {
-        expo_write_header(b, "gwlog_last_checkpoint_timestamp_seconds",
-                          "Unix time of the last checkpoint written.",
-                          "gauge");
-        expo_format_double(num, ck);
-        buf_printf(b, "gwlog_last_checkpoint_timestamp_seconds %s\n", num);
+    if (ck > 0 && (f = store_family_get(s, &(store_family_def_t) {
+            .name = "gwlog_last_checkpoint_timestamp_seconds",
+            .type = STORE_GAUGE,
+            .help = "Unix time of the last checkpoint written." })) != NULL)
+    {
+        store_set(f, store_series(f, NULL), ck);
     }
 }
 

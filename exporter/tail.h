@@ -97,8 +97,9 @@ void tail_files_free(tail_file_info_t *files, size_t n);
 /* Unix time of the last valid line's event time, or 0; any thread. */
 double tail_last_event_time(tail_t *t);
 
-/* Appends the tailer's gauges (open files, offsets, sizes, event lag, last
- * checkpoint); safe from any thread. */
-void tail_write_metrics(tail_t *t, buf_t *b);
+/* Sets the tailer's gauges (open files, offset and size of each live
+ * path, event lag, last checkpoint) in s, a store of collected families
+ * (store.h), its lock held; any thread. */
+void tail_collect(tail_t *t, store_t *s);
 
 #endif /* GWLOG_TAIL_H */

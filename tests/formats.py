@@ -83,12 +83,8 @@ NEGOTIATION = [
     (PB_ACCEPT, CT_PB),
 ]
 
-# Families that move between two scrapes (process, HTTP) or that the tailer
-# still writes as text of its own, absent from protobuf (see README).
+# Families that move between two scrapes (process, HTTP, event lag).
 MOVING = ("process_", "gwlog_http_", "gwlog_event_lag_seconds")
-TAIL_TEXT = {"gwlog_open_files", "gwlog_file_offset_bytes",
-             "gwlog_file_size_bytes", "gwlog_event_lag_seconds",
-             "gwlog_last_checkpoint_timestamp_seconds"}
 
 NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*$")
 LABEL_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -374,7 +370,7 @@ def stable(samples, families):
                 return n[:-len(s)]
         return n
     return {k: v for k, v in samples.items()
-            if not k[0].startswith(MOVING) and fam_of(k[0]) not in TAIL_TEXT}
+            if not k[0].startswith(MOVING)}
 
 
 def same(a, b):
@@ -446,10 +442,8 @@ def exposition_tests(ex, want):
     check("protobuf: decodes as delimited MetricFamily messages", ok, detail)
     check("protobuf: every line counted", lines_total(ps) == want,
           "%s of %d" % (lines_total(ps), want))
-    want_types = {k: v for k, v in tt.items() if k not in TAIL_TEXT}
-    check("protobuf: same families and types as text, but the tailer's",
-          pt == want_types, str(set(pt.items()) ^ set(want_types.items()))
-          [:300])
+    check("protobuf: same families and types as text",
+          pt == tt, str(set(pt.items()) ^ set(tt.items()))[:300])
     d = same(stable(ps, tt), stable(ts, tt))
     check("protobuf: same samples as text (histograms too)", not d,
           "%d compared, %s" % (len(stable(ts, tt)), d[:5]))
