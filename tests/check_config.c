@@ -287,7 +287,9 @@ START_TEST(test_default_metrics)
         "gw_product_requests_total", "gw_product_request_duration_seconds",
         "gw_api_requests_total", "gw_api_slow_requests_total",
         "gw_error_code_requests_total", "gw_tenant_requests_total",
-        "gw_tenant_throttled_requests_total"
+        "gw_tenant_throttled_requests_total",
+        "gw_tenant_level_requests_total",
+        "gw_tenant_level_throttled_requests_total"
     };
     static const char *classes[] = { "1xx", "2xx", "3xx", "4xx", "5xx" };
     static const char *product_labels[] = {
@@ -302,8 +304,8 @@ START_TEST(test_default_metrics)
     const cfg_metric_t  *m;
     size_t               i;
 
-    ck_assert_uint_eq(cfg->nmetrics, 7);
-    for (i = 0; i < 7; i++) {
+    ck_assert_uint_eq(cfg->nmetrics, 9);
+    for (i = 0; i < 9; i++) {
         m = &cfg->metrics[i];
         ck_assert_str_eq(m->name, names[i]);
         ck_assert_ptr_nonnull(m->help);
@@ -353,11 +355,23 @@ START_TEST(test_default_metrics)
     ck_assert_uint_eq(m->nsibling_values, 5);
     ck_assert_str_eq(m->sibling_values[4], "5xx");
 
-    m = &cfg->metrics[5];
-    ck_assert_uint_eq(m->nlabels, 2);
-    ck_assert_str_eq(m->label_names[0], "uid");
-    ck_assert_str_eq(m->label_names[1], "gc_level");
-    ck_assert_ptr_null(m->sibling_label);
+    /* Per-uid tenant series expire after an hour idle; the per-level
+     * families (one label) do not. */
+    for (i = 5; i < 7; i++) {
+        m = &cfg->metrics[i];
+        ck_assert_uint_eq(m->nlabels, 2);
+        ck_assert_str_eq(m->label_names[0], "uid");
+        ck_assert_str_eq(m->label_names[1], "gc_level");
+        ck_assert_ptr_null(m->sibling_label);
+        ck_assert(m->series_ttl == 3600);
+    }
+    for (i = 7; i < 9; i++) {
+        m = &cfg->metrics[i];
+        ck_assert_uint_eq(m->nlabels, 1);
+        ck_assert_str_eq(m->label_names[0], "gc_level");
+        ck_assert_ptr_null(m->sibling_label);
+        ck_assert(m->series_ttl == 0);
+    }
 }
 END_TEST
 
@@ -381,9 +395,37 @@ START_TEST(test_default_conditions)
     ck_assert_uint_eq(c->nstrs, 1);
     ck_assert_str_eq(c->strs[0], "2xx");
 
-    /* gw_tenant_throttled_requests_total: any of two. */
+    /* gw_tenant_requests_total: key customers only;
+     * gw_tenant_level_requests_total: the others. */
+    c = cfg->metrics[5].when;
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(c->op, CFG_COND_IN);
+    ck_assert_str_eq(c->field, "gc_level");
+    ck_assert_uint_eq(c->nstrs, 3);
+    ck_assert_str_eq(c->strs[0], "GC5");
+    ck_assert_str_eq(c->strs[2], "GC7");
+    c = cfg->metrics[7].when;
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(c->op, CFG_COND_NOT_IN);
+    ck_assert_str_eq(c->field, "gc_level");
+    ck_assert_uint_eq(c->nstrs, 3);
+
+    /* gw_tenant_level_throttled_requests_total: all of (not a key
+     * customer, any of two). */
+    c = cfg->metrics[8].when;
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(c->op, CFG_COND_ALL);
+    ck_assert_uint_eq(c->nsub, 2);
+    ck_assert_int_eq(c->sub[0].op, CFG_COND_NOT_IN);
+
+    /* gw_tenant_throttled_requests_total: a key customer and any of two. */
     c = cfg->metrics[6].when;
     ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(c->op, CFG_COND_ALL);
+    ck_assert_uint_eq(c->nsub, 2);
+    ck_assert_int_eq(c->sub[0].op, CFG_COND_IN);
+    ck_assert_str_eq(c->sub[0].field, "gc_level");
+    c = &c->sub[1];
     ck_assert_int_eq(c->op, CFG_COND_ANY);
     ck_assert_ptr_null(c->field);
     ck_assert_uint_eq(c->nsub, 2);

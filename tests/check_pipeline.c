@@ -26,6 +26,8 @@
 #define ERRCODE     "gw_error_code_requests_total"
 #define TENANT      "gw_tenant_requests_total"
 #define THROTTLED   "gw_tenant_throttled_requests_total"
+#define TLEVEL      "gw_tenant_level_requests_total"
+#define TLEVEL_THR  "gw_tenant_level_throttled_requests_total"
 #define LINES       "gwlog_lines_total"
 #define PERR        "gwlog_parse_errors_total"
 #define FILTERED    "gwlog_lines_filtered_total"
@@ -77,7 +79,7 @@ write_dims(void)
                  "11.197.1.1,pop-region-cn-huhehaote,cn-huhehaote\n"
                  "11.197.1.2,pop-region-cn-hangzhou,cn-hangzhou\n");
     tu_write_str(dir, "user_level.csv",
-                 "uid,gc_level\n1098373503,GC5\n42,GC1\n");
+                 "uid,gc_level\n1098373503,GC5\n42,GC6\n43,GC1\nfalse,GC7\n");
     tu_write_str(dir, "api_meta.csv",
                  "product,api,priority\n"
                  "acc,DescribeCustomResourceDetail,P1\n"
@@ -402,7 +404,7 @@ START_TEST(test_numbers_for_strings)
     check_hist("ecs", "cn-hangzhou", "cn-x", want, 6 + 1.2e4, __LINE__);
     ck_assert_uint_eq(tu_counter(snap, SLOW, "ecs", "DescribeInstances",
                                  "2014-05-26", "P0"), 1);
-    ck_assert_uint_eq(tu_counter(snap, TENANT, "42", "GC1"), 2);
+    ck_assert_uint_eq(tu_counter(snap, TENANT, "42", "GC6"), 2);
 }
 END_TEST
 
@@ -448,14 +450,18 @@ START_TEST(test_field_values)
     ck_lines(3, 0, 0);
     ck_assert_uint_eq(tu_counter(snap, API, "ecs", "", "", "unknown", "2xx"),
                       1);
-    ck_assert_uint_eq(tu_counter(snap, TENANT, "", "unknown"), 2);
+    /* No uid: gc_level "unknown", folded per level (not a key
+     * customer). */
+    ck_assert_uint_eq(tu_counter(snap, TLEVEL, "unknown"), 2);
+    ck_assert_uint_eq(tu_nseries(snap, TENANT), 1);
     ck_assert_uint_eq(tu_counter(snap, API, "b", "Last", "", "unknown",
                                  "5xx"), 1);
     ck_assert_uint_eq(tu_counter(snap, API, "a", "Last", "", "unknown",
                                  "5xx"), TU_MISSING);
     ck_assert_uint_eq(tu_counter(snap, API, "c", "true", "", "unknown",
                                  "2xx"), 1);
-    ck_assert_uint_eq(tu_counter(snap, TENANT, "false", "unknown"), 1);
+    /* CallerUid false is the text "false", a key customer's uid. */
+    ck_assert_uint_eq(tu_counter(snap, TENANT, "false", "GC7"), 1);
 }
 END_TEST
 
@@ -489,7 +495,8 @@ START_TEST(test_invalid_utf8)
     ck_lines(1, 0, 0);
     ck_assert_uint_eq(tu_counter(snap, PRODUCT, "ac" FFFD "c", "unknown", "",
                                  "2xx"), 1);
-    ck_assert_uint_eq(tu_counter(snap, TENANT, "u" FFFD, "unknown"), 1);
+    ck_assert_uint_eq(tu_counter(snap, TLEVEL, "unknown"), 1);
+    ck_assert_uint_eq(tu_nseries(snap, TENANT), 0);
     ck_assert_uint_eq(tu_counter(snap, API, "ac" FFFD "c", FFFD FFFD, "",
                                  "unknown", "2xx"), 1);
 }
@@ -513,7 +520,7 @@ START_TEST(test_value_errors)
     /* Counted everywhere else, never observed. */
     ck_lines(5, 0, 0);
     ck_assert_uint_eq(ecs_requests("2xx"), 5);
-    ck_assert_uint_eq(tu_counter(snap, TENANT, "42", "GC1"), 5);
+    ck_assert_uint_eq(tu_counter(snap, TENANT, "42", "GC6"), 5);
     ck_assert_uint_eq(tu_counter(snap, VERR, DURATION), 5);
     ck_assert_uint_eq(tu_nseries(snap, DURATION), 0);
     /* No number, so not slow: one series at 0 (zero_unmatched). */
@@ -549,9 +556,11 @@ START_TEST(test_throttling)
     feed("{" COMMON ",\"Product\":\"ecs\",\"HttpCode\":\"429 \"}");
     take();
     ck_lines(10, 0, 0);
-    ck_assert_uint_eq(tu_counter(snap, THROTTLED, "42", "GC1"), 5);
+    ck_assert_uint_eq(tu_counter(snap, THROTTLED, "42", "GC6"), 5);
     ck_assert_uint_eq(tu_nseries(snap, THROTTLED), 1);
-    ck_assert_uint_eq(tu_counter(snap, TENANT, "42", "GC1"), 10);
+    ck_assert_uint_eq(tu_counter(snap, TENANT, "42", "GC6"), 10);
+    ck_assert_uint_eq(tu_nseries(snap, TLEVEL), 0);
+    ck_assert_uint_eq(tu_nseries(snap, TLEVEL_THR), 0);
 }
 END_TEST
 
@@ -606,6 +615,37 @@ START_TEST(test_histogram_boundaries)
 END_TEST
 
 
+/* Tenants: per-uid series only for GC5-GC7 (series_ttl 1h); every other
+ * level, and a uid in no row ("unknown"), folded into its gc_level.  Each
+ * line counts in exactly one of the two request families. */
+START_TEST(test_tenant_fold)
+{
+    feed("{\"Product\":\"ecs\",\"HttpCode\":\"200\",\"CallerUid\":\"42\"}");
+    feed("{\"Product\":\"ecs\",\"HttpCode\":\"429\",\"CallerUid\":\"42\"}");
+    feed("{\"Product\":\"ecs\",\"HttpCode\":\"200\",\"CallerUid\":\"1098373503\"}");
+    feed("{\"Product\":\"ecs\",\"HttpCode\":\"200\",\"CallerUid\":\"43\"}");
+    feed("{\"Product\":\"ecs\",\"HttpCode\":\"400\",\"CallerUid\":\"43\","
+         "\"ErrorCode\":\"Throttling.User\"}");
+    feed("{\"Product\":\"ecs\",\"HttpCode\":\"429\",\"CallerUid\":\"44\"}");
+    feed("{\"Product\":\"ecs\",\"HttpCode\":\"200\",\"CallerUid\":\"45\"}");
+    take();
+    ck_lines(7, 0, 0);
+    ck_assert_uint_eq(tu_counter(snap, TENANT, "42", "GC6"), 2);
+    ck_assert_uint_eq(tu_counter(snap, THROTTLED, "42", "GC6"), 1);
+    ck_assert_uint_eq(tu_counter(snap, TENANT, "1098373503", "GC5"), 1);
+    ck_assert_uint_eq(tu_nseries(snap, TENANT), 2);
+    ck_assert_uint_eq(tu_nseries(snap, THROTTLED), 1);
+    ck_assert_uint_eq(tu_counter(snap, TLEVEL, "GC1"), 2);
+    ck_assert_uint_eq(tu_counter(snap, TLEVEL_THR, "GC1"), 1);
+    ck_assert_uint_eq(tu_counter(snap, TLEVEL, "unknown"), 2);
+    ck_assert_uint_eq(tu_counter(snap, TLEVEL_THR, "unknown"), 1);
+    ck_assert_uint_eq(tu_nseries(snap, TLEVEL), 2);
+    ck_assert_uint_eq(tu_nseries(snap, TLEVEL_THR), 2);
+    ck_assert_uint_eq(tu_total(snap, TENANT) + tu_total(snap, TLEVEL), 7);
+}
+END_TEST
+
+
 START_TEST(test_dims_misses)
 {
     /* No LocalIp, an unknown uid, an unknown (product, api). */
@@ -619,7 +659,9 @@ START_TEST(test_dims_misses)
     take();
     ck_assert_uint_eq(tu_counter(snap, PRODUCT, "ecs", "unknown", "", "2xx"),
                       1);
-    ck_assert_uint_eq(tu_counter(snap, TENANT, "7", "unknown"), 1);
+    /* uid 7 is in no row: level unknown, no per-uid series. */
+    ck_assert_uint_eq(tu_counter(snap, TLEVEL, "unknown"), 3);
+    ck_assert_uint_eq(tu_nseries(snap, TENANT), 0);
     ck_assert_uint_eq(tu_counter(snap, API, "ecs", "Nope", "v", "unknown",
                                  "2xx"), 1);
     ck_assert_uint_eq(tu_counter(snap, API, "ecsDescribe", "Instances", "",
@@ -831,8 +873,8 @@ START_TEST(test_long_and_deep)
     take();
     ck_lines(2, 1, 0);
     ck_assert_uint_eq(tu_counter(snap, PERR, "too_deep"), 1);
-    ck_assert_uint_eq(tu_counter(snap, TENANT, "", "unknown"), 1);
-    ck_assert_uint_eq(tu_nseries(snap, TENANT), 2);
+    ck_assert_uint_eq(tu_counter(snap, TLEVEL, "unknown"), 2);
+    ck_assert_uint_eq(tu_nseries(snap, TENANT), 0);
 }
 END_TEST
 
@@ -855,7 +897,10 @@ START_TEST(test_many_lines)
     ck_lines(n, 0, 0);
     ck_assert_uint_eq(tu_total(snap, PRODUCT), n);
     ck_assert_uint_eq(tu_nseries(snap, PRODUCT), 50 * 5);
-    ck_assert_uint_eq(tu_nseries(snap, TENANT), 1000);
+    /* 1000 tenants in no user_level row: one series, their level. */
+    ck_assert_uint_eq(tu_nseries(snap, TENANT), 0);
+    ck_assert_uint_eq(tu_nseries(snap, TLEVEL), 1);
+    ck_assert_uint_eq(tu_counter(snap, TLEVEL, "unknown"), n);
     ck_assert_uint_eq(tu_total(snap, ERRCODE), (n + 2) / 3);
     ck_assert_uint_eq(tu_counter(snap, PRODUCT, "p7", "unknown", "", "5xx"),
                       /* i = 7 + 50k, i % 3 == 0 */ 667);
@@ -920,6 +965,7 @@ pipeline_suite(void)
     tcase_add_test(tc, test_throttling);
     tcase_add_test(tc, test_slow);
     tcase_add_test(tc, test_histogram_boundaries);
+    tcase_add_test(tc, test_tenant_fold);
     tcase_add_test(tc, test_dims_misses);
     tcase_add_test(tc, test_invalid_reason);
     tcase_add_test(tc, test_ext5);

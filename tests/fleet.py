@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """fleet.py - tools/fleet_model.py against a real Prometheus.
 
-A scaled-down region: 4 exporters on 127.0.0.1 with the default config, each
+A scaled-down region: 4 exporters on 127.0.0.1 with the default config (and
+then config/examples/all_tenants.yml, per-uid series for every tenant), each
 reading a log written here from the model's own traffic distribution
 (seeded random; products, APIs and tenants Zipf-distributed, gc_level by
 tenant rank through user_level.csv), one Prometheus scraping them with
@@ -123,7 +124,7 @@ def write_inputs(a):
 
 
 CONFIGS = [os.path.join(ROOT, "config", "gwlog_exporter.yml"),
-           os.path.join(ROOT, "config", "examples", "key_tenants.yml")]
+           os.path.join(ROOT, "config", "examples", "all_tenants.yml")]
 
 
 def main():

@@ -25,6 +25,8 @@ check = T.check
 
 TENANTS = 1_000_000
 MAX_SERIES = 100_000                        # the default cap per family
+ALL_TENANTS = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "config", "examples", "all_tenants.yml")
 
 
 def write_corpus(path):
@@ -79,7 +81,12 @@ def main():
     want = write_corpus(log)
     size = os.path.getsize(log)
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    r = subprocess.run([T.EXPORTER, "--one-shot", "--input.path=" + log],
+    # config/examples/all_tenants.yml: the default with a per-uid series
+    # for every tenant (the default keeps them only for GC5-GC7 and folds
+    # these unknown tenants into one gc_level series), so that 1M tenants
+    # meet max_series.
+    r = subprocess.run([T.EXPORTER, "--one-shot", "--input.path=" + log,
+                        "--config.file=" + ALL_TENANTS],
                        capture_output=True)
     rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     expo = r.stdout.decode("utf-8", errors="strict")
@@ -142,6 +149,27 @@ def main():
     # below what keeping the long lines or all tenants would take.
     rss = max(rss_kb, before) / 1024
     check("peak RSS under the bound", rss < 400, "%.0f MB" % rss)
+
+    # The default configuration: the 1M tenants are in no user_level row
+    # (gc_level "unknown", not a key customer), so they fold into one
+    # per-level series: every valid line counted there, no per-uid series,
+    # nothing overflows.
+    r = subprocess.run([T.EXPORTER, "--one-shot", "--input.path=" + log],
+                       capture_output=True)
+    expo = r.stdout.decode("utf-8", errors="strict")
+    check("default config: one-shot exits 0", r.returncode == 0,
+          r.stderr.decode(errors="replace")[-300:])
+    level = value(expo, "gw_tenant_level_requests_total",
+                  '{gc_level="unknown"}')
+    check("default config: 1M unknown tenants fold into one gc_level series "
+          "holding every valid line",
+          level == want["ok"]
+          and len(re.findall(r"^gw_tenant_level_requests_total\{", expo,
+                             re.M)) == 1
+          and not re.search(r"^gw_tenant_requests_total\{", expo, re.M),
+          "%s of %d" % (level, want["ok"]))
+    check("default config: nothing folded into __overflow__",
+          not re.search(r"^[a-z_]+\{[^}]*__overflow__", expo, re.M))
     print("hostile: %d passed, %d failed (%.0f s)"
           % (T.passed, T.failed, time.time() - t0))
     return 0 if T.failed == 0 else 1

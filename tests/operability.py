@@ -369,17 +369,21 @@ def series_ttl():
     """series_ttl: an idle series disappears, and comes back from zero."""
     d = setup("series_ttl")
     config = T.make_config(d)
-    text = open(config).read().replace(
-        "    labels: [uid, gc_level]\n",
-        "    labels: [uid, gc_level]\n    series_ttl: 2s\n", 1)
+    # The default keeps per-uid series (series_ttl 1h) for key customers
+    # only: make the tenant one, and its family's ttl 2 s.
+    text = open(config).read()
+    assert "    series_ttl: 1h\n" in text
+    text = text.replace("    series_ttl: 1h\n", "    series_ttl: 2s\n", 1)
     with open(config, "w") as f:
         f.write(text)
+    with open(os.path.join(d, "dims", "user_level.csv"), "a") as f:
+        f.write("ttl-tenant,GC7\n")
     log = os.path.join(d, "a.log")
     line = (b'{"Product":"ecs","HttpCode":"200","CallerUid":"ttl-tenant"}\n')
     with open(log, "wb") as f:
         f.write(line)
     ex = T.Exporter(d, [log], config=config, name="ttl")
-    series = 'gw_tenant_requests_total{uid="ttl-tenant",gc_level="unknown"}'
+    series = 'gw_tenant_requests_total{uid="ttl-tenant",gc_level="GC7"}'
     T.settle(ex, [log])
     check("series_ttl: the series is there", series + " 1" in ex.metrics())
     deadline = time.time() + 10

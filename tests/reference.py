@@ -37,6 +37,12 @@ SLOW = "gw_api_slow_requests_total"
 ERRCODE = "gw_error_code_requests_total"
 TENANT = "gw_tenant_requests_total"
 THROTTLED = "gw_tenant_throttled_requests_total"
+TENANT_LEVEL = "gw_tenant_level_requests_total"
+THROTTLED_LEVEL = "gw_tenant_level_throttled_requests_total"
+# README "Semantics of the default metrics": per-uid tenant series only for
+# key customers (gc_level GC5, GC6 or GC7); every other line (any other
+# level, "unknown" included) counts in the per-level families instead.
+KEY_LEVELS = ("GC5", "GC6", "GC7")
 LINES = "gwlog_lines_total"
 PARSE_ERRORS = "gwlog_parse_errors_total"
 FILTERED = "gwlog_lines_filtered_total"
@@ -49,12 +55,15 @@ LABELS = {
     ERRCODE: ("product", "api", "http_code", "error_code"),
     TENANT: ("uid", "gc_level"),
     THROTTLED: ("uid", "gc_level"),
+    TENANT_LEVEL: ("gc_level",),
+    THROTTLED_LEVEL: ("gc_level",),
 }
 
 # Every sample name the reference can print (compare.py checks all of them).
 METRIC_NAMES = (
     PRODUCT, DURATION + "_bucket", DURATION + "_sum", DURATION + "_count",
-    API, SLOW, ERRCODE, TENANT, THROTTLED, LINES, PARSE_ERRORS, FILTERED,
+    API, SLOW, ERRCODE, TENANT, THROTTLED, TENANT_LEVEL, THROTTLED_LEVEL,
+    LINES, PARSE_ERRORS, FILTERED,
 )
 
 BUCKETS = ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1",
@@ -525,7 +534,12 @@ class Reference:
 
         self._inc_siblings(PRODUCT, vals(PRODUCT))
         self._inc_siblings(API, vals(API))
-        self._inc(TENANT, vals(TENANT))
+        # The level is compared before the label cut (a condition sees the
+        # variable; max_label_bytes applies to label values only).
+        key_tenant = v["gc_level"] in KEY_LEVELS
+        tenant, throttled = ((TENANT, THROTTLED) if key_tenant
+                             else (TENANT_LEVEL, THROTTLED_LEVEL))
+        self._inc(tenant, vals(tenant))
         ms = numeric(f["total_used_time"])
         # zero_unmatched: every counted line creates its slow series, at 0
         # unless the call took more than 1 s.
@@ -545,7 +559,7 @@ class Reference:
             self._inc(ERRCODE, vals(ERRCODE))
         hc = numeric(f["http_code"])
         if v["error_code"].startswith("Throttling") or hc == 429.0:
-            self._inc(THROTTLED, vals(THROTTLED))
+            self._inc(throttled, vals(throttled))
 
     def series(self):
         """{series_string: value} (ints for counts, float for _sum)."""
@@ -708,6 +722,22 @@ def self_test():
           ["12", "0.1", "1.5", "3", "1e-05"])
     check("split", split_lines(b"a\n\nb"), [b"a", b"", b"b"])
     check("split2", split_lines(b"a\n"), [b"a"])
+    # Tenants: per uid for GC5-GC7, folded per level otherwise.
+    dims = Dims()
+    dims.tables["user_level"] = {("7",): {"gc_level": "GC7"},
+                                 ("3",): {"gc_level": "GC3"}}
+    ref = Reference(dims)
+    for uid, code in (("7", "200"), ("7", "429"), ("3", "429"), ("3", "200"),
+                      ("9", "200")):
+        ref.feed(b'{"Product":"p","HttpCode":"%s","CallerUid":"%s"}'
+                 % (code.encode(), uid.encode()))
+    got = {k: n for k, n in ref.series().items() if "tenant" in k}
+    check("tenant fold", got, {
+        'gw_tenant_requests_total{uid="7",gc_level="GC7"}': 2,
+        'gw_tenant_throttled_requests_total{uid="7",gc_level="GC7"}': 1,
+        'gw_tenant_level_requests_total{gc_level="GC3"}': 2,
+        'gw_tenant_level_throttled_requests_total{gc_level="GC3"}': 1,
+        'gw_tenant_level_requests_total{gc_level="unknown"}': 1})
     print("reference self-test: %d passed, %d failed" % (passed, failed))
     return failed == 0
 

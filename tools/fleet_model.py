@@ -5,7 +5,14 @@ configuration (README, "Series budget").
 
     python3 tools/fleet_model.py [--config config/gwlog_exporter.yml]
         [--regions 60] [--nodes 100] [--rps 2000000] [--products 300]
-        [--apis-per-product 60] [--tenants 400000] [--window 3600] ...
+        [--apis-per-product 11] [--tenants 84000] [--window 86400] ...
+
+The defaults are the design's scale and the default configuration (per-uid
+tenant series for GC5-GC7 only, the rest per gc_level): 47,453 series per
+exporter, 4.8 M per regional Prometheus of 100 nodes.  --config
+config/examples/all_tenants.yml models per-uid series for every tenant.
+Families with zero_unmatched count a series for every line that reaches
+their labels, whatever their `when`.
 
 The traffic model (the same one tests/fleet.py writes as log lines):
 products are Zipf-distributed (--product-skew), each product has
@@ -179,6 +186,13 @@ def duration(v):
     return float(m.group(1)) * mult
 
 
+def series_when(f):
+    """The condition under which a line creates a series of family f: its
+    `when`, or none with zero_unmatched (every line reaching the labels
+    creates the series, at 0 when `when` does not hold)."""
+    return None if f.get("zero_unmatched") else f.get("when")
+
+
 def exporter_series(cfg, tr, a, lines_per_s):
     """{family: expected series} on one node."""
     out = {}
@@ -187,7 +201,7 @@ def exporter_series(cfg, tr, a, lines_per_s):
         ttl = duration(f.get("series_ttl"))
         window = min(a.window, ttl) if ttl else a.window
         n = lines_per_s * window
-        keys = present(tr.keys(labels, f.get("when")), n)
+        keys = present(tr.keys(labels, series_when(f)), n)
         if f.get("type") == "histogram":
             per = len(f.get("buckets", [])) + 1 + 2
         else:
@@ -226,7 +240,7 @@ def rule_series(path, tr, n_lines, families):
             if 'code_class="2xx"' in matchers:
                 cond["class"] = "2xx"
             mc = re.search(r'http_code="(\d+)"', matchers)
-            keys = tr.keys([l for l in by if l != "le"], fam.get("when"))
+            keys = tr.keys([l for l in by if l != "le"], series_when(fam))
             f = tr.line_factor(cond)
             if mc:
                 keys = [q * tr.line_factor({"code": {mc.group(1)}}) / max(tr.non2xx, 1e-12)
