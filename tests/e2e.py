@@ -548,8 +548,20 @@ def check_qps(gport, writer, where):
     # jitter and a loaded machine: a further 3 % of the value.
     def tol(n_series, want):
         return n_series * 4.0 / (WINDOW - INTERVAL - 1) + 0.03 * want
-    res, err = query(gport, "product:gw_product_requests:rate1m")
-    got = {r["metric"]["product"]: float(r["value"][1]) for r in res or []}
+    # The global tier sees each region's aggregate one hop later (a
+    # federation scrape, or a remote write plus vmalert's evaluation): a
+    # value read at one instant may still hold a region's previous
+    # interval.  Poll (three intervals at most) until every product is in
+    # tolerance; what is reported is the last reading.
+    deadline = time.time() + 3 * INTERVAL
+    while True:
+        res, err = query(gport, "product:gw_product_requests:rate1m")
+        got = {r["metric"]["product"]: float(r["value"][1]) for r in res or []}
+        if all(got.get(p) is not None and abs(got[p] - expected[p]) <=
+               tol(sum(1 for e in RATES if p in RATES[e]), expected[p])
+               for p in expected) or time.time() > deadline:
+            break
+        time.sleep(INTERVAL / 3.0)
     for p in sorted(expected):
         n_series = sum(1 for e in RATES if p in RATES[e])
         g = got.get(p)
