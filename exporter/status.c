@@ -54,7 +54,7 @@ typedef struct {
     double               now;       /* unix time */
     double               start;     /* process start, 0: unknown */
     status_hist_t        h;         /* a copy, taken for this page */
-    buf_t                probs;     /* <li> items */
+    buf_t                bad, warn; /* <li> items: red, amber */
     unsigned             nbad, nwarn;
     tail_file_info_t    *fi;        /* the tailer's files, owned */
     size_t               nfi;
@@ -158,10 +158,16 @@ status_write(buf_t *b, const status_src_t *src)
                  "failing.</div>\n");
     } else {
         buf_printf(b, "<div id=\"summary\" class=\"banner %s\">%u problem%s, "
-                   "%u warning%s<ul id=\"problems\">\n%.*s</ul></div>\n",
-                   pg.nbad ? "bad" : "warn", pg.nbad, pg.nbad == 1 ? "" : "s",
-                   pg.nwarn, pg.nwarn == 1 ? "" : "s", (int) pg.probs.len,
-                   pg.probs.p != NULL ? pg.probs.p : "");
+                   "%u warning%s<ul id=\"problems\">\n", pg.nbad ? "bad"
+                   : "warn", pg.nbad, pg.nbad == 1 ? "" : "s", pg.nwarn,
+                   pg.nwarn == 1 ? "" : "s");
+        if (pg.nbad > 0) {
+            buf_append(b, pg.bad.p, pg.bad.len);
+        }
+        if (pg.nwarn > 0) {
+            buf_append(b, pg.warn.p, pg.warn.len);
+        }
+        buf_puts(b, "</ul></div>\n");
     }
     buf_append(b, body.p, body.len);
     buf_printf(b, "</main>\n<footer>Reloads itself every %d s; rates are "
@@ -170,7 +176,8 @@ status_write(buf_t *b, const status_src_t *src)
                "(README, \"Status page\").</footer>\n</body></html>\n",
                STATUS_REFRESH);
     buf_free(&body);
-    buf_free(&pg.probs);
+    buf_free(&pg.bad);
+    buf_free(&pg.warn);
     tail_files_free(pg.fi, pg.nfi);
 }
 
@@ -701,19 +708,20 @@ write_errors(buf_t *b, status_page_t *pg)
 }
 
 
-/* Opens a <li> of the given level in the list of problems and returns the
- * buffer to write its text into; the caller closes it with "</li>\n". */
+/* Opens a <li> of the given level in the list of problems (red ones are
+ * listed first) and returns the buffer to write its text into; the caller
+ * closes it with "</li>\n". */
 static buf_t *
 problem(status_page_t *pg, int level)
 {
     if (level == LVL_BAD) {
         pg->nbad++;
-    } else {
-        pg->nwarn++;
+        buf_puts(&pg->bad, "<li class=\"bad\">");
+        return &pg->bad;
     }
-    buf_printf(&pg->probs, "<li class=\"%s\">",
-               level == LVL_BAD ? "bad" : "warn");
-    return &pg->probs;
+    pg->nwarn++;
+    buf_puts(&pg->warn, "<li class=\"warn\">");
+    return &pg->warn;
 }
 
 

@@ -384,6 +384,82 @@ def status_page_misconfigured():
     ex.stop()
 
 
+def status_page_degraded():
+    """A working exporter with three troubles: a family past max_series
+    (amber, its overflow count as in /metrics), a dimension table whose
+    reload failed and kept its rows (amber), and checkpoints failing once
+    the state directory is removed (red, rising)."""
+    d = setup("degraded")
+    config = T.make_config(d)
+    text = open(config).read()
+    text = text.replace("    labels: [uid, gc_level]\n",
+                        "    labels: [uid, gc_level]\n    max_series: 5\n", 1)
+    with open(config, "w") as f:
+        f.write(text)
+    log = os.path.join(d, "access.log")
+    with open(log, "wb") as f:
+        f.writelines(T.pool(d, 3000, 35))
+    state = os.path.join(d, "st")
+    ex = T.Exporter(d, [log], config=config, state=state, name="degraded")
+    T.settle(ex, [log])
+    csv = os.path.join(d, "dims", "user_level.csv")
+    with open(csv, newline="") as f:
+        cells = list(csvmod.reader(f))
+    nrows = len({r[cells[0].index("uid")] for r in cells[1:]
+                 if len(r) == len(cells[0])})
+    with open(csv, "w") as f:
+        f.write("uidd,gc_level\n1,GC5\n")       # no "uid" column: refused
+    shutil.rmtree(state)
+    with open(state, "w") as f:              # a file where the directory was:
+        f.write("not a directory\n")        # root ignores permissions
+
+    # Checkpoints fail from now on: two loads of the page a few seconds
+    # apart see gwlog_checkpoint_errors_total rise.
+    deadline = time.time() + 60
+    body = ""
+    while time.time() < deadline:
+        body = http(ex, "/")[1]
+        if ("Checkpoints are failing" in body
+                and "last load failed, previous rows kept" in body):
+            break
+        time.sleep(1.5)
+    m = exposition(ex.metrics())
+    mc = re.search(r'<li class="bad">Checkpoints are failing '
+                   r"\(gwlog_checkpoint_errors_total ([\d,]+), rising", body)
+    errors = mval(m, "gwlog_checkpoint_errors_total")
+    check("degraded: failing checkpoints are red, the count as in /metrics",
+          mc is not None and 0 < page_num(mc.group(1)) <= errors
+          and 'class="banner bad"' in body,
+          "page %s, metrics %s" % (mc.group(1) if mc else None, errors))
+    mt = re.search(r'<tr><td>user_level</td>.*?<td class="n">([\d,]+)</td>'
+                   r'<td>[^<]*<br><span class="dim">[^<]*</span></td>'
+                   r'<td class="warn">last load failed, previous rows kept'
+                   r"</td>", body)
+    rows = mval(m, "gwlog_dim_cache_entries", table="user_level")
+    check("degraded: a refused table reload is amber, rows kept",
+          mt is not None and page_num(mt.group(1)) == rows == nrows
+          and '<li class="warn">Dimension table <code>user_level</code>'
+          in body, "page %s, metrics %s, csv %d"
+          % (mt.group(1) if mt else None, rows, nrows))
+    fam = "gw_tenant_requests_total"
+    mo = re.search(r'<li class="warn">Family <code>%s</code> reached '
+                   r"max_series \(5\): ([\d,]+) increments folded" % fam,
+                   body)
+    mf = re.search(r"<code>%s</code></td><td>counter</td><td class=\"n\">"
+                   r"([\d,]+)</td><td class=\"n\">5</td><td class=\"n warn\">"
+                   r"([\d,]+)</td>" % fam, body)
+    over = mval(m, "gwlog_series_overflow_total", metric=fam)
+    check("degraded: series overflow is amber, the count as in /metrics",
+          mo is not None and mf is not None and over is not None and over > 0
+          and page_num(mo.group(1)) == page_num(mf.group(2)) == over
+          and page_num(mf.group(1)) == mval(m, "gwlog_series", metric=fam),
+          "page %s/%s, metrics %s" % (mo.group(1) if mo else None,
+                                      mf.groups() if mf else None, over))
+    chromium(d, "http://127.0.0.1:%d/" % ex.port,
+             os.path.join(OUT, "status-degraded.png"))
+    ex.stop()
+
+
 def line_tester():
     """The seed's sample line, through the default config."""
     d = setup("tester")
@@ -636,6 +712,7 @@ def main():
     t0 = time.time()
     for test in (health, line_tester, tester_check_mode, nginx_example,
                  status_page_healthy, status_page_misconfigured,
+                 status_page_degraded,
                  reload_under_load, series_ttl, install):
         try:
             test()
