@@ -56,6 +56,9 @@ typedef struct {
     atomic_int           ready;
     atomic_int           reload_ok;
     _Atomic double       reload_time;   /* unix time of the last success */
+    char                 reload_err[CFG_ERRLEN];    /* why the last reload
+                                         * failed, "" after a success;
+                                         * guarded by rw (status page) */
 } app_t;
 
 /* Which families keep their values across a reload. */
@@ -276,6 +279,7 @@ reload(void *ctx, char *err, size_t errlen)
     a->store = store;
     a->dims = dims;
     a->pipe = pipe;
+    a->reload_err[0] = '\0';
     pthread_rwlock_unlock(&a->rw);
     pipeline_destroy(old_pipe);
     dims_destroy(old_dims);
@@ -286,6 +290,11 @@ reload(void *ctx, char *err, size_t errlen)
     rc = 0;
 
 done:
+    if (rc != 0) {
+        pthread_rwlock_wrlock(&a->rw);
+        snprintf(a->reload_err, sizeof(a->reload_err), "%s", err);
+        pthread_rwlock_unlock(&a->rw);
+    }
     atomic_store(&a->reload_ok, rc == 0);
     pthread_mutex_unlock(&a->reload_lock);
     return rc;
@@ -498,6 +507,9 @@ status(void *ctx, buf_t *html)
         src.ready = atomic_load(&a->ready);
         src.reload_ok = atomic_load(&a->reload_ok);
         src.reload_time = atomic_load(&a->reload_time);
+        src.reload_err = a->reload_err;
+        src.state_dir = a->o->state_dir;
+        src.dims_redis = a->o->dims_redis;
         status_write(html, &src);
     }
     store_snap_free(self);

@@ -1,5 +1,7 @@
-/* status.h - The status page at "/": build, files, dimension tables,
- * families, in plain HTML and CSS with no external assets. */
+/* status.h - The status page at "/": what is wrong first (red: the
+ * exporter cannot do its job, amber: look at it), then inputs and files,
+ * dimension tables, checkpoints, families, in plain HTML and CSS with no
+ * external assets; it reloads itself every STATUS_REFRESH seconds. */
 
 #ifndef GWLOG_STATUS_H
 #define GWLOG_STATUS_H
@@ -24,7 +26,18 @@ typedef struct {
     int                  ready;
     int                  reload_ok;
     double               reload_time;   /* unix seconds */
+    const char          *reload_err;    /* why the last reload failed, or
+                                         * "" (NULL: none) */
+    const char          *state_dir;     /* NULL: no checkpoints */
+    const char          *dims_redis;    /* --dims.redis, or NULL */
 } status_src_t;
+
+
+/* Macros */
+
+#define STATUS_REFRESH      5       /* seconds between reloads of the page */
+#define STATUS_IDLE_WARN    60      /* amber when nothing was read for this
+                                     * long while input files exist */
 
 
 /* Prototypes */

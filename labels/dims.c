@@ -48,6 +48,7 @@ typedef struct {
     _Atomic uint64_t  hits, misses;
     _Atomic size_t    nrows;    /* rows.n, for other threads */
     _Atomic double    loaded_at;    /* unix time of the last load */
+    _Atomic int       state;        /* dims_state_t of the last load */
 } table_t;
 
 /* The CSV backend. */
@@ -71,6 +72,7 @@ static const strv_t *dcsv_lookup(void *be, size_t t, const strv_t *keys);
 static int dcsv_reload(void *be);
 static size_t dcsv_entries(const void *be, size_t t);
 static uint64_t dcsv_loads(const void *be, size_t t);
+static dims_state_t dcsv_state(const void *be, size_t t);
 static void dcsv_collect(void *be, store_t *s);
 static void table_load(table_t *t);
 static int rows_parse(table_t *t, char *data, size_t len, rows_t *out);
@@ -87,6 +89,7 @@ static const dims_ops_t  dcsv_ops = {
     .reload = dcsv_reload,
     .entries = dcsv_entries,
     .loads = dcsv_loads,
+    .state = dcsv_state,
     .collect = dcsv_collect,
 };
 
@@ -164,6 +167,13 @@ uint64_t
 dims_loads(const dims_t *d, size_t t)
 {
     return d->ops->loads != NULL ? d->ops->loads(d->be, t) : 0;
+}
+
+
+dims_state_t
+dims_state(const dims_t *d, size_t t)
+{
+    return d->ops->state != NULL ? d->ops->state(d->be, t) : DIMS_LOADED;
 }
 
 
@@ -471,6 +481,15 @@ dcsv_loads(const void *be, size_t t)
 }
 
 
+static dims_state_t
+dcsv_state(const void *be, size_t t)
+{
+    const dcsv_t  *d = be;
+
+    return (dims_state_t) atomic_load(&d->tables[t].state);
+}
+
+
 /* Reads the table's file; on success replaces its rows, otherwise keeps
  * the old ones.  A missing file empties the table.  Either way the file's
  * identity is remembered, so a file that fails to load is tried again only
@@ -496,15 +515,18 @@ table_load(table_t *t)
             }
             rows_free(&t->rows);
             atomic_store(&t->nrows, 0);
+            atomic_store(&t->state, DIMS_ABSENT);
             t->have_st = 0;
             t->loads++;
             return;
         }
         log_error("open() of %s failed: %s", t->path, strerror(errno));
+        atomic_store(&t->state, DIMS_FAILED);
         return;
     }
     if (fstat(fd, &st) != 0) {
         log_error("fstat() of %s failed: %s", t->path, strerror(errno));
+        atomic_store(&t->state, DIMS_FAILED);
         close(fd);
         return;
     }
@@ -513,6 +535,7 @@ table_load(table_t *t)
     data = malloc((size_t) st.st_size + 1);
     if (data == NULL) {
         log_error("dimension table %s: out of memory", t->cfg->name);
+        atomic_store(&t->state, DIMS_FAILED);
         close(fd);
         return;
     }
@@ -533,6 +556,7 @@ table_load(table_t *t)
         if (fixed == NULL) {
             free(data);
             log_error("dimension table %s: out of memory", t->cfg->name);
+            atomic_store(&t->state, DIMS_FAILED);
             return;
         }
         got = utf8_repair(data, got, fixed, got * 3);
@@ -543,6 +567,7 @@ table_load(table_t *t)
 
     if (rows_parse(t, data, got, &rows) != 0) {
         free(data);
+        atomic_store(&t->state, DIMS_FAILED);
         return;
     }
     rows_free(&t->rows);
@@ -550,6 +575,7 @@ table_load(table_t *t)
     t->loads++;
     atomic_store(&t->nrows, rows.n);
     atomic_store(&t->loaded_at, clock_wall());
+    atomic_store(&t->state, DIMS_LOADED);
     log_info("dimension table %s: loaded %zu rows from %s", t->cfg->name,
              rows.n, t->path);
 }

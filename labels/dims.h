@@ -42,6 +42,14 @@ typedef enum {
     DIMS_PENDING                    /* asked for; wait for *seq */
 } dims_result_t;
 
+/* How the last load of a table went (dims_state()). */
+typedef enum {
+    DIMS_LOADED = 0,                /* loaded (or not read: no directory) */
+    DIMS_ABSENT,                    /* CSV: the file does not exist */
+    DIMS_FAILED                     /* the last load failed: the previous
+                                     * rows are kept */
+} dims_state_t;
+
 
 /* Macros */
 
@@ -69,6 +77,11 @@ const strv_t *dims_lookup(dims_t *d, size_t t, const strv_t *keys);
  * read from another thread, values are then approximate). */
 size_t dims_entries(const dims_t *d, size_t t);
 uint64_t dims_loads(const dims_t *d, size_t t);
+
+/* How the last load of table t went, for the status page; any thread.
+ * The Redis backend answers DIMS_LOADED (its failures are Redis's:
+ * gwlog_dim_redis_up, gwlog_dim_redis_errors_total). */
+dims_state_t dims_state(const dims_t *d, size_t t);
 
 /* Creates the Redis backend for cfg's tables (cfg->redis; addr, when not
  * NULL, "HOST:PORT" or a unix socket path, replaces its addresses) and

@@ -53,6 +53,9 @@ typedef struct {
     size_t         (*entries)(const void *b, size_t t);
     uint64_t       (*loads)(const void *b, size_t t);
 
+    /* dims_state(): NULL answers DIMS_LOADED. */
+    dims_state_t   (*state)(const void *b, size_t t);
+
     /* dims_collect(): required; sets the gwlog_dim_* families in s (a
      * store of collected families, its lock held), getting the shared
      * ones with dims__families(). */

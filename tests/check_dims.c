@@ -268,6 +268,7 @@ START_TEST(test_missing)
     ck_cluster("10.0.0.1", NULL, NULL);
     ck_api("ecs", "DescribeInstances", NULL);
     ck_assert_uint_eq(dims_entries(dims, T_CLUSTER), 0);
+    ck_assert_int_eq(dims_state(dims, T_CLUSTER), DIMS_ABSENT);
     ck_assert_int_eq(dims_reload_if_changed(dims), 0);
 
     /* The file appears: loaded at the next check. */
@@ -275,6 +276,7 @@ START_TEST(test_missing)
                  "local_ip,app_group,region_id\n10.0.0.1,g,r\n");
     ck_assert_int_eq(dims_reload_if_changed(dims), 1);
     ck_cluster("10.0.0.1", "g", "r");
+    ck_assert_int_eq(dims_state(dims, T_CLUSTER), DIMS_LOADED);
 
     /* It is removed: the table is empty again. */
     {
@@ -286,6 +288,7 @@ START_TEST(test_missing)
     ck_assert_int_eq(dims_reload_if_changed(dims), 1);
     ck_cluster("10.0.0.1", NULL, NULL);
     ck_assert_uint_eq(dims_entries(dims, T_CLUSTER), 0);
+    ck_assert_int_eq(dims_state(dims, T_CLUSTER), DIMS_ABSENT);
     ck_assert_int_eq(dims_reload_if_changed(dims), 0);
 }
 END_TEST
@@ -362,14 +365,17 @@ START_TEST(test_failed_reload_keeps_rows)
                  "local_ip,app_group,region_id\n10.0.0.1,g1,r1\n");
     open_dims();
     ck_cluster("10.0.0.1", "g1", "r1");
+    ck_assert_int_eq(dims_state(dims, T_CLUSTER), DIMS_LOADED);
 
-    /* A header without region_id: the old rows stay. */
+    /* A header without region_id: the old rows stay, the state says the
+     * load failed. */
     tu_write_str(dir, "gateway_cluster.csv",
                  "local_ip,app_group,regionid\n10.0.0.1,g2,r2\n");
     dims_reload_if_changed(dims);
     ck_cluster("10.0.0.1", "g1", "r1");
     ck_assert_uint_eq(dims_entries(dims, T_CLUSTER), 1);
     ck_assert_uint_eq(dims_loads(dims, T_CLUSTER), 1);
+    ck_assert_int_eq(dims_state(dims, T_CLUSTER), DIMS_FAILED);
 
     /* An empty file has no header either. */
     tu_write_str(dir, "gateway_cluster.csv", "");
@@ -387,6 +393,7 @@ START_TEST(test_failed_reload_keeps_rows)
                  "local_ip,app_group,region_id\n10.0.0.1,g333,r3\n");
     ck_assert_int_eq(dims_reload_if_changed(dims), 1);
     ck_cluster("10.0.0.1", "g333", "r3");
+    ck_assert_int_eq(dims_state(dims, T_CLUSTER), DIMS_LOADED);
 }
 END_TEST
 

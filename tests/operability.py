@@ -5,6 +5,7 @@ status page in headless Chromium, and the line tester.
 Prints one line per check and "operability: N passed, M failed".
 """
 
+import csv as csvmod
 import os
 import re
 import shutil
@@ -117,33 +118,21 @@ def health():
     ex.stop()
 
 
-def chromium_page():
-    d = setup("status")
-    logs = [os.path.join(d, n) for n in ("a.log", "b.log")]
-    lines = T.pool(d, 3000, 33)
-    with open(logs[0], "wb") as f:
-        f.writelines(lines[:2000])
-    with open(logs[1], "wb") as f:
-        f.writelines(lines[2000:])
-    ex = T.Exporter(d, [os.path.join(d, "*.log")],
-                    state=os.path.join(d, "st"), name="status")
-    T.settle(ex, logs)
-    metrics = ex.metrics()
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not check("chromium is installed", chromium is not None):
-        ex.stop()
-        return
-    url = "http://127.0.0.1:%d/" % ex.port
+def chromium(d, url, shot):
+    """Loads url in headless Chromium: saves a screenshot to shot and
+    returns the DOM after load ("" when Chromium is missing)."""
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not check("chromium is installed", exe is not None):
+        return ""
     profile = tempfile.mkdtemp(prefix="chromium-", dir=d)
-    flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu",
+    flags = [exe, "--headless", "--no-sandbox", "--disable-gpu",
              "--disable-quic", "--no-first-run", "--disable-dev-shm-usage",
              "--disable-background-networking", "--disable-component-update",
              "--disable-sync", "--user-data-dir=" + profile]
-    shot = os.path.join(OUT, "status.png")
     r = subprocess.run(flags + ["--screenshot=" + shot,
-                                "--window-size=1280,1400", url],
+                                "--window-size=1280,1600", url],
                        capture_output=True, timeout=120)
-    check("chromium renders the status page to a screenshot",
+    check("chromium renders %s" % os.path.basename(shot),
           os.path.exists(shot) and os.path.getsize(shot) > 10000,
           "%s (%d bytes)" % (shot, os.path.getsize(shot))
           if os.path.exists(shot) else r.stderr.decode()[-300:])
@@ -152,45 +141,322 @@ def chromium_page():
     dom = r.stdout.decode()
     check("chromium dumps the page's DOM", "<table id=\"files\">" in dom,
           "%d bytes" % len(dom))
+    return dom
 
-    def metric(name, labels=""):
-        m = re.search(r"^%s%s (\S+)$" % (re.escape(name), re.escape(labels)),
-                      metrics, re.M)
-        return float(m.group(1)) if m else None
+
+def exposition(text):
+    """{(name, frozenset(labels)): value} from a text exposition."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$',
+                     line)
+        if m:
+            labels = frozenset(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"',
+                                          m.group(2) or ""))
+            out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def mval(samples, name, **labels):
+    return samples.get((name, frozenset(labels.items())))
+
+
+def page_num(text):
+    """A number as the page writes it (34,873,383 or 1,234.5), or None."""
+    if not re.fullmatch(r"-?\d{1,3}(,\d{3})*(\.\d+)?", text or ""):
+        return None
+    return float(text.replace(",", ""))
+
+
+def page_age(text):
+    """Seconds from the page's "3 min 12 s", "2 h 5 min", "42 s"."""
+    units = {"d": 86400, "h": 3600, "min": 60, "s": 1}
+    parts = re.findall(r"(\d+) (d|h|min|s)\b", text)
+    return sum(int(n) * units[u] for n, u in parts) if parts else None
+
+
+def tile(dom, tid):
+    m = re.search(r'id="%s"><small>[^<]*</small><b>([^<]*)</b>' % tid, dom)
+    return m.group(1) if m else None
+
+
+def flagged(dom):
+    """The elements the page colours red or amber."""
+    return re.findall(r'<(\w+) class="[^"]*\b(bad|warn)\b[^"]*"', dom)
+
+
+# The key columns of the default config's tables (distinct keys = rows).
+KEYS = {"api_meta": ("product", "api"), "gateway_cluster": ("local_ip",),
+        "user_level": ("uid",)}
+
+
+def status_page_healthy():
+    """A healthy exporter in headless Chromium: every number on the page
+    equals the exposition's, nothing is red or amber, and the rates between
+    two loads of the page match the lines and bytes written between them."""
+    d = setup("status")
+    logs = [os.path.join(d, n) for n in ("a.log", "b.log")]
+    lines = T.pool(d, 4500, 33)             # before: pool.log is a *.log
+    more = lines[3000:]
+    with open(logs[0], "wb") as f:
+        f.writelines(lines[:2000])
+    with open(logs[1], "wb") as f:
+        f.writelines(lines[2000:3000])
+    glob = os.path.join(d, "*.log")
+    ex = T.Exporter(d, [glob], state=os.path.join(d, "st"), name="status")
+    T.settle(ex, logs)
+    url = "http://127.0.0.1:%d/" % ex.port
+    dom = chromium(d, url, os.path.join(OUT, "status.png"))
+    now = time.time()
+    m = exposition(ex.metrics())
 
     for result in ("ok", "invalid", "filtered"):
-        m = re.search(r'id="lines-%s"><small>[^<]*</small><b>(\d+)</b>'
-                      % result, dom)
-        want = metric("gwlog_lines_total", '{result="%s"}' % result)
+        got = page_num(tile(dom, "lines-" + result))
+        want = mval(m, "gwlog_lines_total", result=result)
         check("page: lines %s equals /metrics" % result,
-              m is not None and float(m.group(1)) == want,
-              "page %s, metrics %s" % (m.group(1) if m else None, want))
+              got is not None and got == want, "page %s, metrics %s"
+              % (tile(dom, "lines-" + result), want))
+    got = tile(dom, "bytes-read")
+    want = mval(m, "gwlog_bytes_read_total")
+    check("page: bytes read equals /metrics, with thousands separators",
+          page_num(got) == want and want >= 1000 and "," in got,
+          "page %s, metrics %s" % (got, want))
+    start = mval(m, "process_start_time_seconds")
+    up = page_age(tile(dom, "uptime") or "")
+    check("page: uptime agrees with process_start_time_seconds",
+          up is not None and start is not None
+          and abs((now - start) - up) <= 10,
+          "page %s, metrics %s s" % (up, now - start if start else None))
+    rss = mval(m, "process_resident_memory_bytes")
+    mr = re.fullmatch(r"([\d.]+) MiB", tile(dom, "rss") or "")
+    check("page: resident memory agrees with process_resident_memory_bytes",
+          mr is not None and rss is not None
+          and abs(float(mr.group(1)) * 1048576 - rss) <= 0.25 * rss,
+          "page %s, metrics %s" % (tile(dom, "rss"), rss))
+
+    mi = re.search(r"<tr><td><code>%s</code></td><td>json</td><td>(.*?)</td>"
+                   r"<td class=\"n\">(\d+) files</td></tr>"
+                   % re.escape(glob), dom)
+    listed = re.findall(r"<code>([^<]*)</code>", mi.group(1)) if mi else []
+    check("page: the input glob with the files it matches",
+          mi is not None and sorted(listed) == sorted(logs)
+          and mi.group(2) == "2", mi.group(0)[:300] if mi else "no row")
     for log in logs:
-        m = re.search(r"<code>%s</code></td><td class=\"n\">(\d+)</td>"
-                      r"<td class=\"n\">(\d+)</td>" % re.escape(log), dom)
-        off = metric("gwlog_file_offset_bytes", '{path="%s"}' % log)
-        size = metric("gwlog_file_size_bytes", '{path="%s"}' % log)
+        mf = re.search(r"<code>%s</code></td><td class=\"n\">([\d,]+)</td>"
+                       r"<td class=\"n\">([\d,]+)</td>" % re.escape(log), dom)
+        off = mval(m, "gwlog_file_offset_bytes", path=log)
+        size = mval(m, "gwlog_file_size_bytes", path=log)
         check("page: %s offset and size equal /metrics"
               % os.path.basename(log),
-              m is not None and float(m.group(1)) == off
-              and float(m.group(2)) == size,
-              "page %s, metrics %s/%s" % (m.groups() if m else None, off,
+              mf is not None and page_num(mf.group(1)) == off
+              and page_num(mf.group(2)) == size,
+              "page %s, metrics %s/%s" % (mf.groups() if mf else None, off,
                                            size))
     for fam in ("gw_product_requests_total", "gw_tenant_requests_total"):
-        m = re.search(r"<code>%s</code></td><td>counter</td><td class=\"n\">"
-                      r"(\d+)</td>" % fam, dom)
-        want = metric("gwlog_series", '{metric="%s"}' % fam)
+        mf = re.search(r"<code>%s</code></td><td>counter</td><td class=\"n\">"
+                       r"([\d,]+)</td>" % fam, dom)
+        want = mval(m, "gwlog_series", metric=fam)
         check("page: series of %s equal gwlog_series" % fam,
-              m is not None and float(m.group(1)) == want,
-              "page %s, metrics %s" % (m.group(1) if m else None, want))
-    m = re.search(r"<td>user_level</td><td>uid</td><td>gc_level</td>"
-                  r"<td class=\"n\">(\d+)</td>", dom)
-    rows = sum(1 for _ in open(os.path.join(d, "dims", "user_level.csv")))
-    check("page: dimension table entries shown",
-          m is not None and 0 < int(m.group(1)) <= rows,
-          "%s rows shown, %d lines in the CSV" % (m.group(1) if m else None,
-                                                  rows))
+              mf is not None and page_num(mf.group(1)) == want,
+              "page %s, metrics %s" % (mf.group(1) if mf else None, want))
+    tables = sorted({dict(k[1])["table"] for k in m
+                     if k[0] == "gwlog_dim_cache_entries"})
+    check("page: the exposition has dimension tables", len(tables) >= 3,
+          str(tables))
+    for t in tables:
+        csv = os.path.join(d, "dims", t + ".csv")
+        mt = re.search(r"<tr><td>%s</td><td><code>([^<]*)</code></td>"
+                       r"<td>[^<]*</td><td>[^<]*</td><td class=\"n\">([\d,]+)"
+                       r"</td><td>([^<]*)<br><span class=\"dim\">([^<]*) ago"
+                       r"</span></td><td class=\"ok\">loaded</td>"
+                       % re.escape(t), dom)
+        rows = mval(m, "gwlog_dim_cache_entries", table=t)
+        loaded = mval(m, "gwlog_dim_last_refresh_timestamp_seconds", table=t)
+        want_when = time.strftime("%Y-%m-%d %H:%M:%S UTC",
+                                  time.gmtime(int(loaded))) if loaded else None
+        with open(csv, newline="") as f:
+            cells = list(csvmod.reader(f))
+        keys = [cells[0].index(k) for k in KEYS[t]]
+        nrows = len({tuple(r[k] for k in keys) for r in cells[1:]
+                     if len(r) == len(cells[0])})
+        check("page: table %s source, rows, last load and age" % t,
+              mt is not None and mt.group(1) == csv
+              and page_num(mt.group(2)) == rows == nrows
+              and mt.group(3) == want_when
+              and abs(page_age(mt.group(4)) - (now - loaded)) <= 10,
+              "page %s; metrics rows %s (csv %d) loaded %s"
+              % (mt.groups() if mt else None, rows, nrows, want_when))
+    check("page: no red or amber on a healthy exporter",
+          flagged(dom) == [] and 'class="banner ok"' in dom,
+          str(flagged(dom)[:5]))
+    check("page: reloads itself",
+          re.search(r'<meta http-equiv="refresh" content="\d+">', dom)
+          is not None)
     check("page: links to the metrics", 'href="/metrics"' in dom)
+
+    # Rates between two loads of the page (urllib, nothing in between):
+    # lines and bytes written between them over the time between them.
+    def page():
+        t0 = time.time()
+        body = http(ex, "/")[1]
+        return t0, time.time(), body
+
+    time.sleep(1.5)             # the page keeps a sample a second apart
+    m0 = exposition(ex.metrics())
+    t1 = page()
+    with open(logs[0], "ab") as f:
+        f.writelines(more)
+    T.settle(ex, logs)
+    m1 = exposition(ex.metrics())
+    time.sleep(max(0.0, t1[1] + 2.0 - time.time()))
+    t2 = page()
+    dl = (sum(v for k, v in m1.items() if k[0] == "gwlog_lines_total")
+          - sum(v for k, v in m0.items() if k[0] == "gwlog_lines_total"))
+    db = (mval(m1, "gwlog_bytes_read_total")
+          - mval(m0, "gwlog_bytes_read_total"))
+    lo, hi = t2[0] - t1[1], t2[1] - t1[0]
+    lr = page_num(tile(t2[2], "lines-rate"))
+    br = page_num(tile(t2[2], "bytes-rate"))
+    check("page: lines/s = lines read between two loads / time between",
+          dl == len(more) and lr is not None
+          and dl / hi - 0.05 <= lr <= dl / lo + 0.05,
+          "page %s, %d lines in [%.2f, %.2f] s" % (lr, dl, lo, hi))
+    check("page: bytes/s = bytes read between two loads / time between",
+          br is not None and db / hi - 0.5 <= br <= db / lo + 0.5,
+          "page %s, %d bytes in [%.2f, %.2f] s" % (br, db, lo, hi))
+    ex.stop()
+
+
+def status_page_misconfigured():
+    """--input.path=/nonexistent/access.log and an empty dimension
+    directory: the page is red, says which glob matches nothing and which
+    table is missing, and shows the text of a refused reload."""
+    d = os.path.join(OUT, "misconfigured")
+    os.makedirs(os.path.join(d, "dims"))
+    config = T.make_config(d)
+    glob = "/nonexistent/access.log"
+    ex = T.Exporter(d, [glob], config=config, name="misconfigured")
+    ex.args.append("--web.enable-lifecycle")
+    ex.stop()
+    ex.start()
+    with open(config, "a") as f:
+        f.write("\nmetrics: [\n")
+    code, reason = http(ex, "/-/reload", "POST")
+    check("misconfigured: a broken config is refused", code == 500,
+          "%d %s" % (code, reason.strip()[:200]))
+    url = "http://127.0.0.1:%d/" % ex.port
+    dom = chromium(d, url, os.path.join(OUT, "status-misconfigured.png"))
+    m = exposition(ex.metrics())
+
+    check("misconfigured: the glob shows \"matches nothing\" in red",
+          re.search(r"<tr><td><code>%s</code></td><td>json</td><td></td>"
+                    r"<td class=\"bad\">matches nothing</td></tr>"
+                    % re.escape(glob), dom) is not None
+          and mval(m, "gwlog_open_files") == 0)
+    check("misconfigured: the summary is red and names the glob",
+          'class="banner bad"' in dom
+          and re.search(r'<li class="bad">Input glob <code>%s</code> matches '
+                        r"nothing" % re.escape(glob), dom) is not None)
+    tables = sorted({dict(k[1])["table"] for k in m
+                     if k[0] == "gwlog_dim_cache_entries"})
+    for t in tables:
+        mt = re.search(r"<tr><td>%s</td><td><code>[^<]*</code></td>"
+                       r"<td>[^<]*</td><td>[^<]*</td><td class=\"n\">([\d,]+)"
+                       r"</td><td>never</td><td class=\"bad\">file not found"
+                       r"</td>" % re.escape(t), dom)
+        check("misconfigured: table %s is red, 0 rows as in /metrics" % t,
+              mt is not None and mval(m, "gwlog_dim_cache_entries", table=t)
+              == page_num(mt.group(1)) == 0
+              and ('<li class="bad">Dimension table <code>%s</code>' % t)
+              in dom, mt.group(0) if mt else "no row")
+    check("misconfigured: tables of the exposition",
+          len(tables) >= 3, str(tables))
+    mr = re.search(r'id="reload-error">FAILED: <code>([^<]*)</code>', dom)
+    check("misconfigured: the page shows the reload error itself",
+          mr is not None and mr.group(1).strip() != ""
+          and mr.group(1).strip() in reason
+          .replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+          .replace('"', "&quot;"),
+          "page %r, reload answered %r" % (mr.group(1) if mr else None,
+                                           reason.strip()[:200]))
+    check("misconfigured: red classes present",
+          any(c == "bad" for _, c in flagged(dom)), str(flagged(dom)[:5]))
+    ex.stop()
+
+
+def status_page_degraded():
+    """A working exporter with three troubles: a family past max_series
+    (amber, its overflow count as in /metrics), a dimension table whose
+    reload failed and kept its rows (amber), and checkpoints failing once
+    the state directory is removed (red, rising)."""
+    d = setup("degraded")
+    config = T.make_config(d)
+    text = open(config).read()
+    text = text.replace("    labels: [uid, gc_level]\n",
+                        "    labels: [uid, gc_level]\n    max_series: 5\n", 1)
+    with open(config, "w") as f:
+        f.write(text)
+    log = os.path.join(d, "access.log")
+    with open(log, "wb") as f:
+        f.writelines(T.pool(d, 3000, 35))
+    state = os.path.join(d, "st")
+    ex = T.Exporter(d, [log], config=config, state=state, name="degraded")
+    T.settle(ex, [log])
+    csv = os.path.join(d, "dims", "user_level.csv")
+    with open(csv, newline="") as f:
+        cells = list(csvmod.reader(f))
+    nrows = len({r[cells[0].index("uid")] for r in cells[1:]
+                 if len(r) == len(cells[0])})
+    with open(csv, "w") as f:
+        f.write("uidd,gc_level\n1,GC5\n")       # no "uid" column: refused
+    shutil.rmtree(state)
+    with open(state, "w") as f:              # a file where the directory was:
+        f.write("not a directory\n")        # root ignores permissions
+
+    # Checkpoints fail from now on: two loads of the page a few seconds
+    # apart see gwlog_checkpoint_errors_total rise.
+    deadline = time.time() + 60
+    body = ""
+    while time.time() < deadline:
+        body = http(ex, "/")[1]
+        if ("Checkpoints are failing" in body
+                and "last load failed, previous rows kept" in body):
+            break
+        time.sleep(1.5)
+    m = exposition(ex.metrics())
+    mc = re.search(r'<li class="bad">Checkpoints are failing '
+                   r"\(gwlog_checkpoint_errors_total ([\d,]+), rising", body)
+    errors = mval(m, "gwlog_checkpoint_errors_total")
+    check("degraded: failing checkpoints are red, the count as in /metrics",
+          mc is not None and 0 < page_num(mc.group(1)) <= errors
+          and 'class="banner bad"' in body,
+          "page %s, metrics %s" % (mc.group(1) if mc else None, errors))
+    mt = re.search(r'<tr><td>user_level</td>.*?<td class="n">([\d,]+)</td>'
+                   r'<td>[^<]*<br><span class="dim">[^<]*</span></td>'
+                   r'<td class="warn">last load failed, previous rows kept'
+                   r"</td>", body)
+    rows = mval(m, "gwlog_dim_cache_entries", table="user_level")
+    check("degraded: a refused table reload is amber, rows kept",
+          mt is not None and page_num(mt.group(1)) == rows == nrows
+          and '<li class="warn">Dimension table <code>user_level</code>'
+          in body, "page %s, metrics %s, csv %d"
+          % (mt.group(1) if mt else None, rows, nrows))
+    fam = "gw_tenant_requests_total"
+    mo = re.search(r'<li class="warn">Family <code>%s</code> reached '
+                   r"max_series \(5\): ([\d,]+) increments folded" % fam,
+                   body)
+    mf = re.search(r"<code>%s</code></td><td>counter</td><td class=\"n\">"
+                   r"([\d,]+)</td><td class=\"n\">5</td><td class=\"n warn\">"
+                   r"([\d,]+)</td>" % fam, body)
+    over = mval(m, "gwlog_series_overflow_total", metric=fam)
+    check("degraded: series overflow is amber, the count as in /metrics",
+          mo is not None and mf is not None and over is not None and over > 0
+          and page_num(mo.group(1)) == page_num(mf.group(2)) == over
+          and page_num(mf.group(1)) == mval(m, "gwlog_series", metric=fam),
+          "page %s/%s, metrics %s" % (mo.group(1) if mo else None,
+                                      mf.groups() if mf else None, over))
+    chromium(d, "http://127.0.0.1:%d/" % ex.port,
+             os.path.join(OUT, "status-degraded.png"))
     ex.stop()
 
 
@@ -444,7 +710,9 @@ def main():
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
     t0 = time.time()
-    for test in (health, line_tester, tester_check_mode, nginx_example, chromium_page,
+    for test in (health, line_tester, tester_check_mode, nginx_example,
+                 status_page_healthy, status_page_misconfigured,
+                 status_page_degraded,
                  reload_under_load, series_ttl, install):
         try:
             test()
