@@ -1057,10 +1057,13 @@ clean_blocks_sse2(const json_cursor_t *c)
     const __m128i         bs_v = _mm_set1_epi8('\\');
     const __m128i         ctl_v = _mm_set1_epi8(0x1f);
     const unsigned char  *p = c->base + c->next;
-    size_t                n = 0, left = (c->len - c->next) / 64;
+    size_t                n = 0, left;
     __m128i               v, m;
     int                   i;
 
+    /* The last block may run past the text (it is padded): c->next can
+     * be beyond len. */
+    left = c->next < c->len ? (c->len - c->next) / 64 : 0;
     for ( ; n < left; n++, p += 64) {
         m = _mm_setzero_si128();
         for (i = 0; i < 64; i += 16) {
@@ -1086,9 +1089,10 @@ clean_blocks_avx2(const json_cursor_t *c)
     const __m256i         bs_v = _mm256_set1_epi8('\\');
     const __m256i         ctl_v = _mm256_set1_epi8(0x1f);
     const unsigned char  *p = c->base + c->next;
-    size_t                n = 0, left = (c->len - c->next) / 64;
+    size_t                n = 0, left;
     __m256i               v0, v1, m;
 
+    left = c->next < c->len ? (c->len - c->next) / 64 : 0;
 #define AVX2_DIRTY(v) _mm256_or_si256(                                      \
             _mm256_or_si256(_mm256_cmpeq_epi8(v, quote_v),                  \
                             _mm256_cmpeq_epi8(v, bs_v)),                    \
