@@ -25,6 +25,7 @@
 #include "config/default.h"
 #include "config/webconfig.h"
 #include "exporter/flags.h"
+#include "exporter/health.h"
 #include "exporter/http.h"
 #include "exporter/pipeline.h"
 #include "exporter/selfstats.h"
@@ -434,6 +435,7 @@ write_exposition(app_t *a, buf_t *out)
     dims_write_metrics(a->dims, out);
     if (a->tail != NULL) {
         tail_write_metrics(a->tail, out);
+        health_write_metrics(out, a->cfg, a->tail);
         expo_write_header(out, "gwlog_config_last_reload_successful",
                           "Whether the last configuration reload attempt "
                           "succeeded.", "gauge");
