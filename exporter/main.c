@@ -603,9 +603,9 @@ serve(app_t *a)
     }
     http = http_start_listen(&ls, a->o->telemetry_path, &hs, &lim, err,
                              sizeof(err));
-    free(fds);
     if (http == NULL) {
         log_error_kv("cannot serve", LOG_STR("err", err));
+        free(fds);
         return 1;
     }
     for (i = 0; i < http_listeners(http); i++) {
@@ -618,6 +618,7 @@ serve(app_t *a)
                         LOG_U64("port", http_listener_port(http, i)));
         }
     }
+    free(fds);
     if (tail_start(a->tail) != 0) {
         http_stop(http);
         return 1;
