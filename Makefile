@@ -62,7 +62,7 @@ QUIET_CC = @printf '    %-6s %s\n' CC $@ 1>&2;
 QUIET_LD = @printf '    %-6s %s\n' LINK $@ 1>&2;
 endif
 
-.PHONY: all run test layers docs docs-update unit integration tailing sequences operability web formats flood hostile hostile-state fleet \
+.PHONY: all run test layers docs docs-update unit integration tailing sequences operability conventions web formats flood hostile hostile-state fleet \
         rules e2e bench deps clean install dist redis deb package deps-run check-dashboards \
         asan valgrind privilege fuzz fuzz-build
 
@@ -142,7 +142,7 @@ run: deps-run
 # Each suite runs in its own make, timed: "suite unit: 41 s" as it ends,
 # the total at the end, so that a suite growing slower is seen.  The first
 # failing suite stops the run, as before.
-TEST_SUITES := layers docs unit integration tailing sequences operability web formats flood hostile hostile-state \
+TEST_SUITES := layers docs unit integration tailing sequences operability conventions web formats flood hostile hostile-state \
                rules check-dashboards e2e fleet redis package asan privilege
 
 test: deps
@@ -379,6 +379,12 @@ check-dashboards:
 
 operability: all
 	@python3 tests/operability.py
+
+# Repeatable --web.listen-address, --web.systemd-socket, --log.format=json,
+# signals by name, /-/ready and gwlog_input_files on a misconfigured
+# exporter (~10 s).
+conventions: all
+	@python3 tests/conventions.py
 
 web: all
 	@python3 tests/web.py

@@ -30,6 +30,7 @@ typedef enum {
     FLAG_COUNT,             /* unsigned, min..1000000 */
     FLAG_LOG_LEVEL,         /* log_set_level() */
     FLAG_VERDICTS,          /* unsigned: tester_parse_fail_on() */
+    FLAG_LOG_FORMAT,        /* log_set_format() */
     FLAG_VERSION,           /* informational: print, then exit 0 */
     FLAG_HELP,
     FLAG_HELP_CONFIG,
@@ -66,9 +67,8 @@ static void usage_wrap(FILE *fp, const char *text, size_t col);
 static void man_text(FILE *fp, const char *text);
 
 
-/* The flags, in the order --help and the man page show them.
- * --web.listen-address is not repeatable: http_start() serves one
- * address. */
+/* The flags, in the order --help and the man page show them.  The
+ * default of a repeatable flag is replaced by the first value given. */
 
 static const flag_t  flags[] = {
     { "config.file", 0, "FILE", FLAG_STR, opt(config_file), 0, NULL, 0,
@@ -76,10 +76,14 @@ static const flag_t  flags[] = {
       "dimension tables, metric families (--help-config lists every key). "
       "Without it, the embedded copy of config/gwlog_exporter.yml is "
       "used." },
-    { "web.listen-address", 0, "ADDR", FLAG_STR, opt(listen_address), 0,
-      ":3913", 0,
+    { "web.listen-address", 0, "ADDR", FLAG_STRS, opt(listen_addresses),
+      opt(nlisten_addresses), ":3913", 0,
       "Address to serve on: HOST:PORT, :PORT (every interface, IPv4 and "
-      "IPv6) or [V6]:PORT. One address; the flag is not repeatable." },
+      "IPv6) or [V6]:PORT. Repeatable: every address is served." },
+    { "web.systemd-socket", 0, NULL, FLAG_SWITCH, opt(systemd_socket), 0,
+      NULL, 0,
+      "Serve on the listening sockets systemd passes (socket activation: "
+      "LISTEN_FDS, LISTEN_PID) instead of --web.listen-address." },
     { "web.telemetry-path", 0, "PATH", FLAG_URL_PATH, opt(telemetry_path), 0,
       "/metrics", 0,
       "Path of the metrics, starting with /. The path / is a status page "
@@ -131,7 +135,10 @@ static const flag_t  flags[] = {
       0, "With --test-line(s): exit 1 when a line's verdict is in LIST "
       "(invalid, filtered), naming each such line." },
     { "log.level", 0, "LEVEL", FLAG_LOG_LEVEL, 0, 0, "info", 0,
-      "debug, info, warn or error. Logs are logfmt on stderr." },
+      "debug, info, warn or error. Logs go to stderr." },
+    { "log.format", 0, "FORMAT", FLAG_LOG_FORMAT, 0, 0, "logfmt", 0,
+      "logfmt or json: one line per event, its message constant, paths, "
+      "counts and errors in keys (path=, rows=, err=...)." },
     { "help-config", 0, NULL, FLAG_HELP_CONFIG, 0, 0, NULL, 0,
       "Print the reference of every configuration key (Markdown) and "
       "exit." },
@@ -152,11 +159,13 @@ int
 flags_parse(int argc, char **argv, opts_t *o)
 {
     struct option  longs[NFLAGS + 1];
+    unsigned char  dflt_only[NFLAGS];
     size_t         i;
     int            c, rc;
 
     memset(o, 0, sizeof(*o));
     memset(longs, 0, sizeof(longs));
+    memset(dflt_only, 0, sizeof(dflt_only));
     for (i = 0; i < NFLAGS; i++) {
         longs[i].name = flags[i].name;
         longs[i].has_arg = flags[i].arg ? required_argument : no_argument;
@@ -166,6 +175,7 @@ flags_parse(int argc, char **argv, opts_t *o)
         {
             return FLAGS_ERROR;     /* a bad default: a bug, said */
         }
+        dflt_only[i] = flags[i].dflt != NULL && flags[i].type == FLAG_STRS;
     }
 
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
@@ -178,7 +188,13 @@ flags_parse(int argc, char **argv, opts_t *o)
             flags_usage(stderr);
             return FLAGS_ERROR;
         }
-        rc = flag_set(&flags[c - FLAG_VAL_BASE], optarg, o);
+        i = (size_t) (c - FLAG_VAL_BASE);
+        if (dflt_only[i]) {
+            /* The first value given replaces the default. */
+            *(size_t *) ((char *) o + flags[i].count) = 0;
+            dflt_only[i] = 0;
+        }
+        rc = flag_set(&flags[i], optarg, o);
         if (rc != FLAGS_OK) {
             return rc;
         }
@@ -205,6 +221,9 @@ flags_free(opts_t *o)
     free(o->input_paths);
     o->input_paths = NULL;
     o->ninput_paths = 0;
+    free(o->listen_addresses);
+    o->listen_addresses = NULL;
+    o->nlisten_addresses = 0;
 }
 
 
@@ -339,6 +358,16 @@ flag_set(const flag_t *f, const char *arg, opts_t *o)
                     "invalid, filtered; got \"%s\"\n", f->name, arg);
             return FLAGS_ERROR;
         }
+        return FLAGS_OK;
+
+    case FLAG_LOG_FORMAT:
+        level = log_format_parse(arg);
+        if (level < 0) {
+            fprintf(stderr, "gwlog_exporter: --%s: unknown format \"%s\" "
+                    "(logfmt, json)\n", f->name, arg);
+            return FLAGS_ERROR;
+        }
+        log_set_format((log_format_t) level);
         return FLAGS_OK;
 
     case FLAG_VERSION:

@@ -3,8 +3,8 @@
  * kept equal to `gwlog_exporter --help-man` by tools/docs.py).
  *
  * Ownership: the strings in opts_t point into argv or into the table's
- * defaults (not owned), but for input_paths, an array owned by the opts_t
- * and freed by flags_free().
+ * defaults (not owned), but for input_paths and listen_addresses, arrays
+ * owned by the opts_t and freed by flags_free().
  */
 
 #ifndef GWLOG_FLAGS_H
@@ -18,7 +18,9 @@
 
 typedef struct {
     const char      *config_file;
-    const char      *listen_address;
+    char           **listen_addresses;  /* owned, strings not owned */
+    size_t           nlisten_addresses;
+    int              systemd_socket;
     const char      *telemetry_path;
     char           **input_paths;       /* owned, strings not owned */
     size_t           ninput_paths;

@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,10 +91,11 @@ typedef struct {
 } http_stats_t;
 
 struct http {
-    struct MHD_Daemon   *daemon;
+    struct MHD_Daemon  **daemons;       /* one per listener, owned */
+    unsigned            *ports;         /* bound port of each */
+    size_t               ndaemons;
     http_handlers_t      hs;
     char                *path;
-    unsigned             port;
     unsigned             max_requests;
     atomic_uint          in_flight;     /* scrapes being served, until
                                          * their response is sent */
@@ -140,6 +142,8 @@ static enum MHD_Result reply_close(http_t *h, struct MHD_Connection *conn,
     int hd, unsigned status, const char *text);
 static int has_body(struct MHD_Connection *conn);
 static int accepts_gzip(struct MHD_Connection *conn);
+static int listen_one(http_t *h, const char *addr, int fd, char *err,
+    size_t errlen);
 static int parse_addr(const char *addr, struct sockaddr_storage *ss,
     int *v6, char *err, size_t errlen);
 static void notify_connection(void *cls, struct MHD_Connection *conn,
@@ -175,19 +179,37 @@ http_start_handlers(const char *addr, const char *path,
     const http_handlers_t *hs, const http_limits_t *lim, char *err,
     size_t errlen)
 {
-    struct sockaddr_storage   ss;
-    const union MHD_DaemonInfo *info;
-    struct MHD_OptionItem     opts[16];
-    http_t                   *h;
-    unsigned                  flags;
-    size_t                    n;
-    int                       v6 = 0;
+    http_listen_t  ls;
 
-    if (parse_addr(addr, &ss, &v6, err, errlen) != 0) {
+    memset(&ls, 0, sizeof(ls));
+    ls.addrs = &addr;
+    ls.naddrs = 1;
+    return http_start_listen(&ls, path, hs, lim, err, errlen);
+}
+
+
+http_t *
+http_start_listen(const http_listen_t *ls, const char *path,
+    const http_handlers_t *hs, const http_limits_t *lim, char *err,
+    size_t errlen)
+{
+    http_t                   *h;
+    size_t                    i, n;
+
+    n = ls->naddrs + ls->nfds;
+    if (n == 0) {
+        snprintf(err, errlen, "no address to listen on");
         return NULL;
     }
     h = calloc(1, sizeof(*h));
-    if (h == NULL || (h->path = strdup(path)) == NULL) {
+    if (h == NULL || (h->path = strdup(path)) == NULL
+        || (h->daemons = calloc(n, sizeof(*h->daemons))) == NULL
+        || (h->ports = calloc(n, sizeof(*h->ports))) == NULL)
+    {
+        if (h != NULL) {
+            free(h->daemons);
+            free(h->path);
+        }
         free(h);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -217,13 +239,78 @@ http_start_handlers(const char *addr, const char *path,
             h->web_mtime = st.st_mtim;
         }
     }
+    /* One daemon per listener, all sharing h: the connection limits,
+     * counters and the sweeper are the server's, whatever the socket. */
+    for (i = 0; i < n; i++) {
+        if (listen_one(h, i < ls->naddrs ? ls->addrs[i] : NULL,
+                       i < ls->naddrs ? -1 : ls->fds[i - ls->naddrs],
+                       err, errlen) != 0)
+        {
+            goto err;
+        }
+    }
+    if (pthread_create(&h->sweeper, NULL, sweep, h) != 0) {
+        snprintf(err, errlen, "cannot start the connection sweeper thread");
+        goto err;
+    }
+    if (h->hs.self != NULL && store_collector_add(h->hs.self, collect, h)) {
+        h->hs.self = NULL;                  /* no memory: no HTTP metrics */
+    }
+    return h;
+
+err:
+    for (i = 0; i < h->ndaemons; i++) {
+        MHD_stop_daemon(h->daemons[i]);
+    }
+    /* Sockets passed in and not yet handed to a daemon are closed too:
+     * the caller gave them to the server. */
+    for (i = h->ndaemons; i < n; i++) {
+        if (i >= ls->naddrs) {
+            close(ls->fds[i - ls->naddrs]);
+        }
+    }
+    webconfig_free(h->web);
+    pthread_mutex_destroy(&h->web_lock);
+    pthread_mutex_destroy(&h->conn_lock);
+    pthread_cond_destroy(&h->conn_cond);
+    free(h->daemons);
+    free(h->ports);
+    free(h->path);
+    free(h);
+    return NULL;
+}
+
+
+/* Starts the daemon of one listener: addr, or the listening socket fd
+ * when addr is NULL (the daemon then owns it).  Appends it to
+ * h->daemons.  Returns 0, or -1 with a reason in err. */
+static int
+listen_one(http_t *h, const char *addr, int fd, char *err, size_t errlen)
+{
+    struct sockaddr_storage      ss;
+    const union MHD_DaemonInfo  *info;
+    struct MHD_OptionItem        opts[16];
+    struct MHD_Daemon           *d;
+    unsigned                     flags;
+    size_t                       n;
+    int                          v6 = 0;
+    char                         what[64];
+
+    if (addr != NULL && parse_addr(addr, &ss, &v6, err, errlen) != 0) {
+        return -1;
+    }
     /* epoll: no FD_SETSIZE ceiling on the number of connections. */
     flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (v6) {
         flags |= (v6 == 2) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
     }
     n = 0;
-    opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_SOCK_ADDR, 0, &ss };
+    if (addr != NULL) {
+        opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_SOCK_ADDR, 0, &ss };
+    } else {
+        opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_LISTEN_SOCKET, fd,
+                                              NULL };
+    }
     opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_CONNECTION_LIMIT,
         h->max_connections + HTTP_EVICT_SLACK, NULL };
     opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_CONNECTION_TIMEOUT,
@@ -246,52 +333,58 @@ http_start_handlers(const char *addr, const char *path,
         }
     }
     opts[n] = (struct MHD_OptionItem) { MHD_OPTION_END, 0, NULL };
-    h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
-                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-                                 MHD_OPTION_ARRAY, opts,
-                                 MHD_OPTION_NOTIFY_CONNECTION,
-                                 notify_connection, h,
-                                 MHD_OPTION_NOTIFY_COMPLETED,
-                                 notify_completed, h, MHD_OPTION_END);
-    if (h->daemon == NULL) {
-        snprintf(err, errlen, "cannot listen on %s (address in use or not "
-                 "available%s)", addr, h->web && h->web->tls
+    d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
+                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+                         MHD_OPTION_ARRAY, opts,
+                         MHD_OPTION_NOTIFY_CONNECTION, notify_connection, h,
+                         MHD_OPTION_NOTIFY_COMPLETED, notify_completed, h,
+                         MHD_OPTION_END);
+    if (d == NULL) {
+        if (addr == NULL) {
+            snprintf(what, sizeof(what), "the socket passed as fd %d", fd);
+            close(fd);
+        }
+        snprintf(err, errlen, "cannot listen on %s (%s%s)",
+                 addr != NULL ? addr : what,
+                 addr != NULL ? "address in use or not available"
+                              : "not a listening stream socket",
+                 h->web && h->web->tls
                  ? ", or the TLS certificate or key is not valid PEM" : "");
-        goto err;
+        return -1;
     }
-    if (pthread_create(&h->sweeper, NULL, sweep, h) != 0) {
-        snprintf(err, errlen, "cannot start the connection sweeper thread");
-        MHD_stop_daemon(h->daemon);
-        goto err;
-    }
-    info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    h->port = info ? info->port : 0;
-    if (h->hs.self != NULL && store_collector_add(h->hs.self, collect, h)) {
-        h->hs.self = NULL;                  /* no memory: no HTTP metrics */
-    }
-    return h;
-
-err:
-    webconfig_free(h->web);
-    pthread_mutex_destroy(&h->web_lock);
-    pthread_mutex_destroy(&h->conn_lock);
-    pthread_cond_destroy(&h->conn_cond);
-    free(h->path);
-    free(h);
-    return NULL;
+    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    h->ports[h->ndaemons] = info ? info->port : 0;
+    h->daemons[h->ndaemons++] = d;
+    return 0;
 }
 
 
 unsigned
 http_port(const http_t *h)
 {
-    return h->port;
+    return h->ports[0];
+}
+
+
+size_t
+http_listeners(const http_t *h)
+{
+    return h->ndaemons;
+}
+
+
+unsigned
+http_listener_port(const http_t *h, size_t i)
+{
+    return i < h->ndaemons ? h->ports[i] : 0;
 }
 
 
 void
 http_stop(http_t *h)
 {
+    size_t  i;
+
     if (h == NULL) {
         return;
     }
@@ -300,14 +393,18 @@ http_stop(http_t *h)
     pthread_cond_signal(&h->conn_cond);
     pthread_mutex_unlock(&h->conn_lock);
     pthread_join(h->sweeper, NULL);
-    MHD_stop_daemon(h->daemon);             /* closes every connection */
     if (h->hs.self != NULL) {
         store_collector_del(h->hs.self, collect, h);
+    }
+    for (i = 0; i < h->ndaemons; i++) {
+        MHD_stop_daemon(h->daemons[i]);     /* closes every connection */
     }
     webconfig_free(h->web);
     pthread_mutex_destroy(&h->web_lock);
     pthread_mutex_destroy(&h->conn_lock);
     pthread_cond_destroy(&h->conn_cond);
+    free(h->daemons);
+    free(h->ports);
     free(h->path);
     free(h);
 }
@@ -624,7 +721,8 @@ web_refresh(http_t *h)
     h->web_mtime = st.st_mtim;
     w = webconfig_load(h->web->file, err, sizeof(err));
     if (w == NULL) {
-        log_error("web config not reloaded, the old one stays: %s", err);
+        log_error_kv("web config not reloaded, the old one stays",
+                     LOG_STR("err", err));
         pthread_mutex_unlock(&h->web_lock);
         return;
     }
@@ -640,8 +738,8 @@ web_refresh(http_t *h)
     h->web->cert_pem = h->web->key_pem = h->web->client_ca_pem = NULL;
     webconfig_free(h->web);
     h->web = w;
-    log_info("web config %s reloaded: %zu basic auth users", w->file,
-             w->nusers);
+    log_info_kv("web config reloaded", LOG_STR("file", w->file),
+                LOG_U64("users", w->nusers));
     pthread_mutex_unlock(&h->web_lock);
 }
 
@@ -883,8 +981,8 @@ mhd_log(void *cls, const char *fmt, va_list ap)
     }
     pthread_mutex_unlock(&h->conn_lock);
     if (dropped > 0) {
-        log_warn("libmicrohttpd: %lu more messages in the last minute not "
-                 "logged", dropped);
+        log_warn_kv("libmicrohttpd: messages of the last minute not logged",
+                    LOG_U64("dropped", dropped));
     }
     if (!show) {
         return;
@@ -894,7 +992,7 @@ mhd_log(void *cls, const char *fmt, va_list ap)
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) {
         msg[--n] = '\0';
     }
-    log_warn("libmicrohttpd: %s", msg);
+    log_warn_kv("libmicrohttpd", LOG_STR("err", msg));
 }
 
 

@@ -76,8 +76,31 @@ http_t *http_start_handlers(const char *addr, const char *path,
     const http_handlers_t *hs, const http_limits_t *lim, char *err,
     size_t errlen);
 
-/* The port actually bound (useful with port 0). */
+/* Where a server listens: every address of addrs (as http_start()
+ * takes them), then every socket of fds, already bound and listening
+ * (systemd socket activation); the server owns those sockets from the
+ * call on, and closes them when it stops or fails to start. */
+typedef struct {
+    const char *const   *addrs;
+    size_t               naddrs;
+    const int           *fds;
+    size_t               nfds;
+} http_listen_t;
+
+/* http_start_handlers() on every listener of ls: one libmicrohttpd
+ * daemon each, sharing the handlers, the limits and the counters.  Fails
+ * (NULL, err naming the listener) unless every listener can serve. */
+http_t *http_start_listen(const http_listen_t *ls, const char *path,
+    const http_handlers_t *hs, const http_limits_t *lim, char *err,
+    size_t errlen);
+
+/* The port actually bound by the first listener (useful with port 0). */
 unsigned http_port(const http_t *h);
+
+/* The number of listeners, and the port bound by listener i (in the
+ * order of http_listen_t: addresses, then sockets). */
+size_t http_listeners(const http_t *h);
+unsigned http_listener_port(const http_t *h, size_t i);
 
 /* Stops the server and frees h.  http_stop(NULL) is a no-op. */
 void http_stop(http_t *h);

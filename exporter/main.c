@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +25,7 @@
 #include "config/default.h"
 #include "config/webconfig.h"
 #include "exporter/flags.h"
+#include "exporter/health.h"
 #include "exporter/http.h"
 #include "exporter/pipeline.h"
 #include "exporter/selfstats.h"
@@ -61,6 +64,12 @@ typedef struct {
                                          * guarded by rw (status page) */
 } app_t;
 
+/* Macros */
+
+#define SD_LISTEN_FDS_START     3       /* systemd's first passed socket */
+#define READY_DIMS_WAIT         30.0    /* seconds /-/ready waits for the
+                                         * Redis "all" tables */
+
 /* Which families keep their values across a reload. */
 typedef struct {
     const cfg_t         *old_cfg;
@@ -81,6 +90,7 @@ static void write_exposition(app_t *a, buf_t *out, expo_format_t fmt);
 static void collect(void *ctx, store_t *s, void *arg);
 static int serve(app_t *a);
 static unsigned fit_connections(unsigned want, uint64_t files);
+static int systemd_fds(int **fds, char *err, size_t errlen);
 static int mkdir_p(const char *path, mode_t mode);
 
 
@@ -256,14 +266,16 @@ reload(void *ctx, char *err, size_t errlen)
 
     pthread_mutex_lock(&a->reload_lock);
     if (build(a->o, &cfg, &store, &dims, &pipe, err, errlen) != 0) {
-        log_error("reload refused, the running configuration stays: %s", err);
+        log_error_kv("reload refused, the running configuration stays",
+                     LOG_STR("err", err));
         goto done;
     }
     keep.old_cfg = a->cfg;
     keep.new_cfg = cfg;
     if (tail_swap(a->tail, cfg, pipe, store, dims, keep_family, &keep) != 0) {
         snprintf(err, errlen, "out of memory while carrying series over");
-        log_error("reload failed, the running configuration stays: %s", err);
+        log_error_kv("reload failed, the running configuration stays",
+                     LOG_STR("err", err));
         pipeline_destroy(pipe);
         dims_destroy(dims);
         store_destroy(store);
@@ -286,7 +298,7 @@ reload(void *ctx, char *err, size_t errlen)
     store_destroy(old_store);
     config_free(old_cfg);
     atomic_store(&a->reload_time, clock_wall());
-    log_info("configuration reloaded from %s", cfg->file);
+    log_info_kv("configuration reloaded", LOG_STR("file", cfg->file));
     rc = 0;
 
 done:
@@ -410,9 +422,10 @@ apply_overrides(cfg_t *cfg, const opts_t *o, char *err, size_t errlen)
             return -1;
         }
         if (access(o->state_dir, W_OK) != 0) {
-            log_warn("--state.dir %s is not writable (%s): checkpoints will "
-                     "fail and be counted in gwlog_checkpoint_errors_total",
-                     o->state_dir, strerror(errno));
+            log_warn_kv("--state.dir is not writable: checkpoints will fail "
+                        "and be counted in gwlog_checkpoint_errors_total",
+                        LOG_STR("path", o->state_dir),
+                        LOG_STR("err", strerror(errno)));
         }
     }
     return 0;
@@ -481,6 +494,7 @@ collect(void *ctx, store_t *s, void *arg)
     }
     if (a->tail != NULL) {
         tail_collect(a->tail, s);
+        health_collect(s, a->cfg, a->tail);
     }
     selfstats_collect(NULL, s, arg);
 }
@@ -546,10 +560,11 @@ fit_connections(unsigned want, uint64_t files)
         return want;
     }
     room = rl.rlim_cur > files + 128 + 16 ? rl.rlim_cur - files - 128 : 16;
-    log_warn("--web.max-connections lowered from %u to %" PRIu64 ": the "
-             "open files limit is %" PRIu64 " (max_open_files %" PRIu64
-             "); raise LimitNOFILE", want, room, (uint64_t) rl.rlim_cur,
-             files);
+    log_warn_kv("--web.max-connections lowered to fit the open files limit; "
+                "raise LimitNOFILE", LOG_U64("wanted", want),
+                LOG_U64("max_connections", room),
+                LOG_U64("nofile", (uint64_t) rl.rlim_cur),
+                LOG_U64("max_open_files", files));
     return (unsigned) room;
 }
 
@@ -561,10 +576,13 @@ serve(app_t *a)
 {
     http_handlers_t  hs;
     http_limits_t    lim;
+    http_listen_t    ls;
     sigset_t         set;
     http_t          *http;
-    char             err[CFG_ERRLEN];
-    int              sig = 0;
+    char             err[CFG_ERRLEN], name[16];
+    int             *fds = NULL;
+    int              sig = 0, n;
+    size_t           i;
 
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -588,40 +606,149 @@ serve(app_t *a)
     if (a->o->web_config != NULL) {
         lim.web = webconfig_load(a->o->web_config, err, sizeof(err));
         if (lim.web == NULL) {
-            log_error("%s", err);
+            log_error_kv("web config refused", LOG_STR("err", err));
             return 1;
         }
     }
-    http = http_start_handlers(a->o->listen_address, a->o->telemetry_path, &hs,
-                               &lim, err, sizeof(err));
+    memset(&ls, 0, sizeof(ls));
+    if (a->o->systemd_socket) {
+        n = systemd_fds(&fds, err, sizeof(err));
+        if (n < 0) {
+            log_error_kv("--web.systemd-socket: no socket to serve on",
+                         LOG_STR("err", err));
+            webconfig_free(lim.web);
+            return 1;
+        }
+        ls.fds = fds;
+        ls.nfds = (size_t) n;
+    } else {
+        ls.addrs = (const char *const *) a->o->listen_addresses;
+        ls.naddrs = a->o->nlisten_addresses;
+    }
+    http = http_start_listen(&ls, a->o->telemetry_path, &hs, &lim, err,
+                             sizeof(err));
     if (http == NULL) {
-        log_error("%s", err);
+        log_error_kv("cannot serve", LOG_STR("err", err));
+        free(fds);
         return 1;
     }
+    for (i = 0; i < http_listeners(http); i++) {
+        if (i < ls.naddrs) {
+            log_info_kv("listening", LOG_STR("address", ls.addrs[i]),
+                        LOG_U64("port", http_listener_port(http, i)));
+        } else {
+            log_info_kv("listening on a socket from systemd",
+                        LOG_I64("fd", ls.fds[i - ls.naddrs]),
+                        LOG_U64("port", http_listener_port(http, i)));
+        }
+    }
+    free(fds);
     if (tail_start(a->tail) != 0) {
         http_stop(http);
         return 1;
     }
+    /* Ready (README "Readiness and health"): the checkpoint restored
+     * (main()), every input glob scanned once (tail_start()), the CSV
+     * tables loaded (build()) and, with Redis, every "all" table loaded
+     * or its load failed, at most READY_DIMS_WAIT seconds. */
+    if (dims_async(a->dims)) {
+        dims_wait_loaded(a->dims, READY_DIMS_WAIT);
+    }
     atomic_store(&a->ready, 1);
-    log_info("gwlog_exporter %s listening on %s (port %u), metrics at %s",
-             GWLOG_VERSION, a->o->listen_address, http_port(http),
-             a->o->telemetry_path);
+    log_info_kv("gwlog_exporter ready", LOG_STR("version", GWLOG_VERSION),
+                LOG_STR("revision", GWLOG_REVISION),
+                LOG_STR("telemetry_path", a->o->telemetry_path));
 
     for (;;) {
         if (sigwait(&set, &sig) != 0) {
             continue;
         }
         if (sig == SIGHUP) {
-            log_info("SIGHUP: reloading the configuration");
+            log_info_kv("reloading the configuration",
+                        LOG_STR("signal", log_signal_name(sig, name,
+                                                          sizeof(name))));
             (void) reload(a, err, sizeof(err));
             continue;
         }
         break;
     }
-    log_info("signal %d: shutting down", sig);
+    log_info_kv("shutting down",
+                LOG_STR("signal", log_signal_name(sig, name, sizeof(name))));
     http_stop(http);
     tail_stop(a->tail);
     return 0;
+}
+
+
+/* The listening sockets systemd passes to a socket-activated service
+ * (sd_listen_fds(3), by hand): LISTEN_PID must be this process,
+ * LISTEN_FDS says how many, from descriptor 3 on.  Each must be a
+ * listening stream socket; it is made close-on-exec, and the variables
+ * are removed so that no child takes them.  Returns how many, with *fds
+ * (owned by the caller), or -1 with a reason in err. */
+static int
+systemd_fds(int **fds, char *err, size_t errlen)
+{
+    const char     *pid_s, *n_s;
+    char           *end;
+    long            pid, n;
+    int             i, type, acc;
+    socklen_t       len;
+
+    *fds = NULL;
+    pid_s = getenv("LISTEN_PID");
+    n_s = getenv("LISTEN_FDS");
+    if (pid_s == NULL || n_s == NULL) {
+        snprintf(err, errlen, "LISTEN_PID and LISTEN_FDS are not set (not "
+                 "started by a systemd socket unit)");
+        return -1;
+    }
+    errno = 0;
+    pid = strtol(pid_s, &end, 10);
+    if (errno != 0 || *end != '\0' || pid != (long) getpid()) {
+        snprintf(err, errlen, "LISTEN_PID=%s is not this process (%ld)",
+                 pid_s, (long) getpid());
+        return -1;
+    }
+    n = strtol(n_s, &end, 10);
+    if (errno != 0 || *end != '\0' || n < 1 || n > 64) {
+        snprintf(err, errlen, "LISTEN_FDS=%s: want 1 to 64 sockets", n_s);
+        return -1;
+    }
+    *fds = calloc((size_t) n, sizeof(int));
+    if (*fds == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        len = sizeof(type);
+        if (getsockopt(SD_LISTEN_FDS_START + i, SOL_SOCKET, SO_TYPE, &type,
+                       &len) != 0 || type != SOCK_STREAM)
+        {
+            snprintf(err, errlen, "fd %d is not a stream socket",
+                     SD_LISTEN_FDS_START + i);
+            goto err;
+        }
+        len = sizeof(acc);
+        if (getsockopt(SD_LISTEN_FDS_START + i, SOL_SOCKET, SO_ACCEPTCONN,
+                       &acc, &len) != 0 || !acc)
+        {
+            snprintf(err, errlen, "fd %d is not listening",
+                     SD_LISTEN_FDS_START + i);
+            goto err;
+        }
+        (void) fcntl(SD_LISTEN_FDS_START + i, F_SETFD, FD_CLOEXEC);
+        (*fds)[i] = SD_LISTEN_FDS_START + i;
+    }
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    return (int) n;
+
+err:
+    free(*fds);
+    *fds = NULL;
+    return -1;
 }
 
 

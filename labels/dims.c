@@ -509,9 +509,11 @@ table_load(table_t *t)
     if (fd < 0) {
         if (errno == ENOENT) {
             if (t->have_st || t->loads == 0) {
-                log_warn("dimension table %s: %s not found, every lookup "
-                         "gives \"%s\"", t->cfg->name, t->path,
-                         t->cfg->missing);
+                log_warn_kv("dimension table file not found, every lookup "
+                            "gives the missing value",
+                            LOG_STR("table", t->cfg->name),
+                            LOG_STR("path", t->path),
+                            LOG_STR("missing", t->cfg->missing));
             }
             rows_free(&t->rows);
             atomic_store(&t->nrows, 0);
@@ -520,12 +522,16 @@ table_load(table_t *t)
             t->loads++;
             return;
         }
-        log_error("open() of %s failed: %s", t->path, strerror(errno));
+        log_error_kv("open() failed, the table keeps its rows",
+                     LOG_STR("table", t->cfg->name), LOG_STR("path", t->path),
+                     LOG_STR("err", strerror(errno)));
         atomic_store(&t->state, DIMS_FAILED);
         return;
     }
     if (fstat(fd, &st) != 0) {
-        log_error("fstat() of %s failed: %s", t->path, strerror(errno));
+        log_error_kv("fstat() failed, the table keeps its rows",
+                     LOG_STR("table", t->cfg->name), LOG_STR("path", t->path),
+                     LOG_STR("err", strerror(errno)));
         atomic_store(&t->state, DIMS_FAILED);
         close(fd);
         return;
@@ -576,8 +582,8 @@ table_load(table_t *t)
     atomic_store(&t->nrows, rows.n);
     atomic_store(&t->loaded_at, clock_wall());
     atomic_store(&t->state, DIMS_LOADED);
-    log_info("dimension table %s: loaded %zu rows from %s", t->cfg->name,
-             rows.n, t->path);
+    log_info_kv("dimension table loaded", LOG_STR("table", t->cfg->name),
+                LOG_STR("path", t->path), LOG_U64("rows", rows.n));
 }
 
 
@@ -601,8 +607,9 @@ rows_parse(table_t *t, char *data, size_t len, rows_t *out)
     if (csv_record(&p, end, cells, MAX_COLUMNS + 1, &ncols, &lineno) != 0
         || ncols > MAX_COLUMNS)
     {
-        log_error("dimension table %s: %s:1: bad or missing header row",
-                  c->name, t->path);
+        log_error_kv("dimension table refused: bad or missing header row",
+                     LOG_STR("table", c->name), LOG_STR("path", t->path),
+                     LOG_U64("line", 1));
         return -1;
     }
     for (i = 0; i < width; i++) {
@@ -618,8 +625,10 @@ rows_parse(table_t *t, char *data, size_t len, rows_t *out)
             }
         }
         if (colidx[i] < 0) {
-            log_error("dimension table %s: %s:1: no column \"%s\" in the "
-                      "header", c->name, t->path, want);
+            log_error_kv("dimension table refused: a column is missing "
+                         "from the header", LOG_STR("table", c->name),
+                         LOG_STR("path", t->path), LOG_U64("line", 1),
+                         LOG_STR("column", want));
             return -1;
         }
     }
@@ -685,8 +694,9 @@ rows_parse(table_t *t, char *data, size_t len, rows_t *out)
         }
     }
     if (skipped) {
-        log_warn("dimension table %s: skipped %zu malformed rows, the first "
-                 "at %s:%zu", c->name, skipped, t->path, first_bad);
+        log_warn_kv("dimension table: malformed rows skipped",
+                    LOG_STR("table", c->name), LOG_STR("path", t->path),
+                    LOG_U64("rows", skipped), LOG_U64("line", first_bad));
     }
     return 0;
 }

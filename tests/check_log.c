@@ -2,6 +2,7 @@
  * line format and its escapes, and filtering by level. */
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,7 +248,104 @@ START_TEST(test_at_and_above_level)
 END_TEST
 
 
+START_TEST(test_kv_logfmt)
+{
+    char    *out;
+    size_t   len;
+
+    log_set_level(LOG_INFO);
+    capture_begin();
+    log_info_kv("table loaded", LOG_STR("path", "/d/t.csv"),
+                LOG_U64("rows", 12), LOG_I64("delta", -3),
+                LOG_F64("seconds", 0.25), LOG_STR("err", "No such file"),
+                LOG_STR("empty", ""), LOG_STR("q", "a=\"b\"\n"),
+                LOG_STR("null", NULL), LOG_F64("inf", 1.0 / 0.0));
+    out = capture_end(&len);
+    ck_assert_uint_gt(len, PREFIX_LEN);
+    ck_assert_str_eq(out + PREFIX_LEN,
+                     " level=info msg=\"table loaded\" path=/d/t.csv rows=12"
+                     " delta=-3 seconds=0.25 err=\"No such file\" empty=\"\""
+                     " q=\"a=\\\"b\\\"\\n\" null=\"\" inf=+Inf\n");
+    free(out);
+}
+END_TEST
+
+
+START_TEST(test_kv_json)
+{
+    char    *out;
+    size_t   len;
+
+    log_set_level(LOG_INFO);
+    log_set_format(LOG_JSON);
+    capture_begin();
+    log_warn_kv("a \"b\"", LOG_STR("path", "/x y\t\x01"),
+                LOG_U64("rows", 18446744073709551615ULL),
+                LOG_F64("ratio", 0.1), LOG_F64("nan", 0.0 / 0.0));
+    log_error("plain %d", 7);
+    out = capture_end(&len);
+    log_set_format(LOG_LOGFMT);
+    ck_assert_msg(strncmp(out, "{\"ts\":\"", 7) == 0, "got %s", out);
+    ck_assert_ptr_nonnull(strstr(out,
+        "\",\"level\":\"warn\",\"msg\":\"a \\\"b\\\"\","
+        "\"path\":\"/x y\\t\\u0001\",\"rows\":18446744073709551615,"
+        "\"ratio\":0.1,\"nan\":\"NaN\"}\n{\"ts\":\""));
+    ck_assert_ptr_nonnull(strstr(out,
+        "\",\"level\":\"error\",\"msg\":\"plain 7\"}\n"));
+    ck_assert_ptr_eq(out + len - 1, strrchr(out, '\n'));
+    free(out);
+}
+END_TEST
+
+
+START_TEST(test_format_parse_and_signals)
+{
+    char  buf[16];
+
+    ck_assert_int_eq(log_format_parse("logfmt"), LOG_LOGFMT);
+    ck_assert_int_eq(log_format_parse("json"), LOG_JSON);
+    ck_assert_int_eq(log_format_parse("JSON"), -1);
+    ck_assert_int_eq(log_format_parse(""), -1);
+    ck_assert_str_eq(log_signal_name(SIGTERM, buf, sizeof(buf)), "SIGTERM");
+    ck_assert_str_eq(log_signal_name(SIGHUP, buf, sizeof(buf)), "SIGHUP");
+    ck_assert_str_eq(log_signal_name(SIGINT, buf, sizeof(buf)), "SIGINT");
+    ck_assert_str_eq(log_signal_name(99, buf, sizeof(buf)), "SIG99");
+}
+END_TEST
+
+
 /* Limits */
+
+/* A long JSON line is cut and stays one closed JSON object: no key
+ * without its value. */
+START_TEST(test_long_json)
+{
+    char    *big, *out;
+    size_t   len;
+    int      i;
+
+    big = malloc(6001);
+    ck_assert_ptr_nonnull(big);
+    memset(big, '\n', 6000);
+    big[6000] = '\0';
+    for (i = 0; i < 3; i++) {
+        log_set_format(LOG_JSON);
+        capture_begin();
+        log_info_kv("long", LOG_STR("a", big + 2000 * i), LOG_U64("n", 1),
+                    LOG_STR("b", "x"));
+        out = capture_end(&len);
+        log_set_format(LOG_LOGFMT);
+        ck_assert_uint_le(len, 4096);
+        ck_assert_str_eq(out + len - 3, "\"}\n");
+        ck_assert_ptr_eq(strchr(out, '\n'), out + len - 1);
+        /* Whole escapes only: an even run of \n pairs before the quote. */
+        ck_assert_int_ne(out[len - 4], '\\');
+        free(out);
+    }
+    free(big);
+}
+END_TEST
+
 
 START_TEST(test_long_message)
 {
@@ -300,10 +398,14 @@ log_suite(void)
     tcase_add_test(tc, test_printf_format);
     tcase_add_test(tc, test_below_level);
     tcase_add_test(tc, test_at_and_above_level);
+    tcase_add_test(tc, test_kv_logfmt);
+    tcase_add_test(tc, test_kv_json);
+    tcase_add_test(tc, test_format_parse_and_signals);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("Limits");
     tcase_add_test(tc, test_long_message);
+    tcase_add_test(tc, test_long_json);
     suite_add_tcase(s, tc);
 
     return s;

@@ -155,7 +155,7 @@ class Daemon:
         deadline = time.time() + 10
         while time.time() < deadline and self.port is None:
             self.err.seek(0)
-            m = re.search(rb"\(port (\d+)\)", self.err.read())
+            m = re.search(rb'msg="listening"[^\n]* port=(\d+)', self.err.read())
             if m:
                 self.port = int(m.group(1))
             else:

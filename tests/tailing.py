@@ -86,7 +86,7 @@ class Exporter:
         deadline = time.time() + 10
         while self.port is None and time.time() < deadline:
             self.err.seek(0)
-            m = re.search(rb"\(port (\d+)\)", self.err.read())
+            m = re.search(rb'msg="listening"[^\n]* port=(\d+)', self.err.read())
             if m:
                 self.port = int(m.group(1))
             elif self.p.poll() is not None:
