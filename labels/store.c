@@ -396,14 +396,14 @@ family_link(store_t *s, store_family_t *f)
 
 
 void
-store_lock(store_t *s)
+store_ingest_lock(store_t *s)
 {
     pthread_mutex_lock(&s->lock);
 }
 
 
 void
-store_unlock(store_t *s)
+store_ingest_unlock(store_t *s)
 {
     pthread_mutex_unlock(&s->lock);
 }
