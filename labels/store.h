@@ -14,9 +14,10 @@
  * store's lock is only taken inside store_snapshot_collect(), around its
  * collectors (ARCHITECTURE.md, "Locks").
  *
- * Series are removed only from families with a ttl (store_expire()); the
- * label bytes a snapshot points to stay valid until the snapshot is freed.  A family holds at
- * most max_series series; further label sets fold into one series whose
+ * Series are removed only from families with a ttl (store_expire()) and
+ * collected families; the label bytes a snapshot points to stay valid
+ * until the snapshot is freed.  A family holds at most max_series
+ * series; further label sets fold into one series whose
  * label values are all "__overflow__", so sums stay exact.
  *
  * Collected families.  Values kept elsewhere (the process's /proc figures,
