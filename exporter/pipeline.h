@@ -4,7 +4,7 @@
  * A pipeline is compiled from a cfg_t: the JSON keys or regex groups to
  * extract, the fields (computed lazily, once per line), the filters, the
  * dimension lookups and the metric families.  pipeline_line() is called by
- * the tailer for every complete line, with the store lock held.
+ * the tailer for every complete line, with the ingest lock held.
  *
  * Variables: fields come first (index i = cfg->fields[i]), then the
  * columns the dimension tables provide, in config order.
@@ -46,7 +46,7 @@ pipeline_t *pipeline_create(const cfg_t *cfg, store_t *store, dims_t *dims,
 void pipeline_destroy(pipeline_t *p);
 
 /* Processes one line, without its newline, read from cfg->inputs[input].
- * The caller holds the store lock. */
+ * The caller holds the ingest lock. */
 void pipeline_line(pipeline_t *p, size_t input, const char *line,
     size_t len);
 
@@ -54,7 +54,7 @@ void pipeline_line(pipeline_t *p, size_t input, const char *line,
  * this line (fields, required fields, filter verdict, dimension lookups,
  * each series and how it changes) without counting anything, and returns
  * the verdict.  With the Redis backend it waits (at most
- * dimensions.redis.wait) for the lookups, taking the store lock itself:
+ * dimensions.redis.wait) for the lookups, taking the ingest lock itself:
  * the caller must not hold it. */
 pipeline_verdict_t pipeline_explain(pipeline_t *p, size_t input,
     const char *line, size_t len, FILE *out);
@@ -69,7 +69,7 @@ double pipeline_max_wait(pipeline_t *p);
 /* Counts every waiting line now, with the answers that arrived and the
  * table's "missing" value for the others.  Call before a checkpoint's
  * snapshot (and before the pipeline goes away), so that the counts match
- * the offsets.  The caller holds the store lock. */
+ * the offsets.  The caller holds the ingest lock. */
 void pipeline_flush(pipeline_t *p);
 
 /* Waits until every waiting line has been counted (each waits at most
@@ -78,10 +78,10 @@ void pipeline_flush(pipeline_t *p);
 void pipeline_drain(pipeline_t *p);
 
 /* Counts a line that never reached the parser (e.g. "too_long") as
- * invalid.  The caller holds the store lock. */
+ * invalid.  The caller holds the ingest lock. */
 void pipeline_invalid(pipeline_t *p, const char *reason);
 
-/* Adds n to gwlog_bytes_read_total.  The caller holds the store lock. */
+/* Adds n to gwlog_bytes_read_total.  The caller holds the ingest lock. */
 void pipeline_bytes(pipeline_t *p, uint64_t n);
 
 /* The event time (config "event_time", unix seconds) of the last valid

@@ -191,7 +191,7 @@ struct pipeline {
     pipeline_verdict_t   trace_verdict;
 
     /* Lines waiting for Redis (pipeline_wait.c).  The list belongs to
-     * whoever holds the store lock. */
+     * whoever holds the ingest lock. */
     int                  async;         /* dims may answer DIMS_PENDING */
     double               max_wait;
     uint64_t             max_bytes;
@@ -215,7 +215,7 @@ struct pipeline {
 
 /* pipeline_eval.c: the trip of one line.  Returns 1, having counted
  * nothing, when a dimension lookup is pending (p->wait_seq says which
- * answer to wait for), else 0.  The caller holds the store lock. */
+ * answer to wait for), else 0.  The caller holds the ingest lock. */
 int pipe_process(pipeline_t *p, size_t input, const char *line, size_t len);
 
 /* pipeline_eval.c: the value of variable var for the current line (1), or

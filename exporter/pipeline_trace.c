@@ -38,7 +38,7 @@ pipeline_explain(pipeline_t *p, size_t input, const char *line, size_t len,
     double  until;
 
     if (p->async) {
-        store_lock(p->store);
+        store_ingest_lock(p->store);
     }
     p->probe = 1;
     if (p->async) {
@@ -64,7 +64,7 @@ pipeline_explain(pipeline_t *p, size_t input, const char *line, size_t len,
     p->probe = 0;
     p->final = 0;
     if (p->async) {
-        store_unlock(p->store);
+        store_ingest_unlock(p->store);
     }
     return p->trace_verdict;
 }

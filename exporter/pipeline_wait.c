@@ -34,7 +34,7 @@ static void *settler_main(void *arg);
  *   1. nothing is counted before the line's lookups are all answered:
  *      families are evaluated first (labels, values, "when"), and counted
  *      only when no lookup is pending;
- *   2. the list is only touched under the store lock: by the tail thread
+ *   2. the list is only touched under the ingest lock: by the tail thread
  *      at the start of each line, and by the settler thread when the tail
  *      is idle (it wakes on answers and every 20 ms for deadlines);
  *   3. a checkpoint flushes the list first (pipeline_flush(), replaying
@@ -129,10 +129,10 @@ pipeline_drain(pipeline_t *p)
     uint64_t  n;
 
     while (p->async) {
-        store_lock(p->store);
+        store_ingest_lock(p->store);
         settle(p, 0);
         n = atomic_load(&p->nparked);
-        store_unlock(p->store);
+        store_ingest_unlock(p->store);
         if (n == 0) {
             break;
         }
@@ -194,7 +194,7 @@ park(pipeline_t *p, size_t input, const char *line, size_t len)
 
 
 /* Replays the waiting lines whose answer arrived or whose deadline
- * passed (every one when force).  The caller holds the store lock. */
+ * passed (every one when force).  The caller holds the ingest lock. */
 static void
 settle(pipeline_t *p, int force)
 {
@@ -248,9 +248,9 @@ settler_main(void *arg)
         if (atomic_load(&p->nparked) == 0 && !dims_has_news(p->dims)) {
             continue;
         }
-        store_lock(p->store);
+        store_ingest_lock(p->store);
         settle(p, 0);
-        store_unlock(p->store);
+        store_ingest_unlock(p->store);
     }
     return NULL;
 }

@@ -120,7 +120,7 @@ uint64_t state_ckpt_generation(const state_ckpt_t *ck);
 double state_ckpt_saved_at(const state_ckpt_t *ck);
 
 /* Merges ck's series into store as state_load() does; adds to
- * info->series and info->skipped.  The caller holds the store lock. */
+ * info->series and info->skipped.  The caller holds the ingest lock. */
 void state_ckpt_apply(const state_ckpt_t *ck, store_t *store,
     state_info_t *info);
 

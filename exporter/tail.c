@@ -14,7 +14,7 @@
  *   expire idle series, reload changed dimension tables (every second);
  *   wait for an event or the poll interval (tail_watch.c).
  *
- * The store lock (the ingest lock: this thread is the store's only
+ * The ingest lock (store_ingest_lock(): this thread is the store's only
  * writer) is held for one read chunk (up to READ_CHUNK bytes of lines) at
  * a time, so a scrape waits for at most one chunk, and a snapshot taken
  * by this thread is consistent with the offsets it holds: that is what
@@ -107,9 +107,9 @@ tail_create(const cfg_t *cfg, pipeline_t *pipe, store_t *store, dims_t *dims,
         goto err;
     }
     /* Series restored or created from now on count as just used. */
-    store_lock(store);
+    store_ingest_lock(store);
     store_set_clock(store, (uint32_t) clock_mono());
-    store_unlock(store);
+    store_ingest_unlock(store);
     pthread_mutex_init(&t->swap_lock, NULL);
     pthread_cond_init(&t->swap_done, NULL);
     return t;
@@ -244,9 +244,9 @@ tail_one_shot(tail_t *t)
                 if (tfile_drain(t, f) != 0) {
                     rc = -1;
                 }
-                store_lock(t->store);
+                store_ingest_lock(t->store);
                 tfile_flush_last(t, f);
-                store_unlock(t->store);
+                store_ingest_unlock(t->store);
                 tfile_close(f);
             }
             globfree(&g);
@@ -269,12 +269,12 @@ tail_restore(tail_t *t)
     if (t->state == NULL) {
         return 0;
     }
-    store_lock(t->store);
+    store_ingest_lock(t->store);
     rc = state_load(t->state, t->store, restore_check, t, &sf, &n, &info);
     if (info.corrupt > 0) {
         store_add(t->f_ckpt_corrupt, t->id_ckpt_corrupt, (uint64_t) info.corrupt);
     }
-    store_unlock(t->store);
+    store_ingest_unlock(t->store);
     if (rc == 1) {
         log_info("no checkpoint yet: files start at their start_at position");
         return 0;
@@ -444,9 +444,9 @@ do_swap(tail_t *t, struct swap *sw)
     size_t           i, j, n;
 
     /* Lines waiting for a Redis lookup are counted in the old store. */
-    store_lock(t->store);
+    store_ingest_lock(t->store);
     pipeline_flush(t->pipe);
-    store_unlock(t->store);
+    store_ingest_unlock(t->store);
     if (add_families(t, sw->store) != 0
         || (snap = store_snapshot(t->store)) == NULL)
     {
@@ -460,10 +460,10 @@ do_swap(tail_t *t, struct swap *sw)
         t->id_ckpt_corrupt = ids[1];
         return -1;
     }
-    store_lock(sw->store);
+    store_ingest_lock(sw->store);
     store_set_clock(sw->store, (uint32_t) clock_mono());
     n = store_carry(sw->store, snap, sw->keep, sw->ctx);
-    store_unlock(sw->store);
+    store_ingest_unlock(sw->store);
     store_snap_free(snap);
 
     pthread_mutex_lock(&t->files_lock);
@@ -637,10 +637,10 @@ tail_main(void *arg)
         if (now - t->last_dims >= 1.0) {
             t->last_dims = now;
             /* Idle series of families with series_ttl. */
-            store_lock(t->store);
+            store_ingest_lock(t->store);
             store_set_clock(t->store, (uint32_t) now);
             store_expire(t->store);
-            store_unlock(t->store);
+            store_ingest_unlock(t->store);
             if (t->dims != NULL && dims_reload_if_changed(t->dims) > 0) {
                 log_info("dimension tables reloaded");
             }
@@ -673,9 +673,9 @@ tail_checkpoint(tail_t *t)
     }
     /* Lines waiting for a Redis lookup are counted first (pipeline.c,
      * "Waiting lines"), so that the snapshot matches the offsets. */
-    store_lock(t->store);
+    store_ingest_lock(t->store);
     pipeline_flush(t->pipe);
-    store_unlock(t->store);
+    store_ingest_unlock(t->store);
     sf = calloc(t->nfiles + 1, sizeof(state_file_t));
     snap = store_snapshot(t->store);
     if (sf == NULL || snap == NULL) {
@@ -704,9 +704,9 @@ tail_checkpoint(tail_t *t)
     free(sf);
     store_snap_free(snap);
     if (rc != 0) {
-        store_lock(t->store);
+        store_ingest_lock(t->store);
         store_add(t->f_ckpt_errors, t->id_ckpt_errors, 1);
-        store_unlock(t->store);
+        store_ingest_unlock(t->store);
         if (!t->ckpt_failing) {
             log_error("checkpoint failed (ingestion goes on; counted in "
                       "gwlog_checkpoint_errors_total): %s", err);
@@ -728,9 +728,9 @@ tail_count_rotation(tail_t *t, const char *path, const char *kind)
 {
     strv_t  v[2] = { { path, strlen(path) }, { kind, strlen(kind) } };
 
-    store_lock(t->store);
+    store_ingest_lock(t->store);
     store_add(t->f_rotations, store_series(t->f_rotations, v), 1);
-    store_unlock(t->store);
+    store_ingest_unlock(t->store);
 }
 
 
@@ -739,7 +739,7 @@ tail_count_lost(tail_t *t, const char *path, uint64_t n)
 {
     strv_t  v = { path, strlen(path) };
 
-    store_lock(t->store);
+    store_ingest_lock(t->store);
     store_add(t->f_lost, store_series(t->f_lost, &v), n);
-    store_unlock(t->store);
+    store_ingest_unlock(t->store);
 }

@@ -188,11 +188,11 @@ tail_read_copy(tail_t *t, tfile_t *f, const char *path, off_t from, int *complet
             memcpy(tail + keep, t->buf, n);
             tlen = keep + n;
         }
-        store_lock(t->store);
+        store_ingest_lock(t->store);
         f->offset += (off_t) n;
         pipeline_bytes(t->pipe, (uint64_t) n);
         tfile_feed(t, f, t->buf, n);
-        store_unlock(t->store);
+        store_ingest_unlock(t->store);
         total += (int64_t) n;
     }
     (void) gzerror(gz, &err);

@@ -77,9 +77,9 @@ tfile_remove(tail_t *t, size_t i)
     if (f->carry_len > 0 || f->skipping) {
         /* An unfinished line at the very end of a file that is gone: it
          * will never be completed.  Count it once. */
-        store_lock(t->store);
+        store_ingest_lock(t->store);
         tfile_flush_last(t, f);
-        store_unlock(t->store);
+        store_ingest_unlock(t->store);
     }
     tfile_close(f);
     free(f->path);
@@ -168,9 +168,9 @@ tail_limit_open_files(tail_t *t)
 void
 tfile_done(tail_t *t, tfile_t *f, const struct stat *st)
 {
-    store_lock(t->store);
+    store_ingest_lock(t->store);
     tfile_flush_last(t, f);
-    store_unlock(t->store);
+    store_ingest_unlock(t->store);
     tfile_tfp_update(f);
     f->disk_size = st->st_size;
     f->mtime_ns = tail_mtime_ns(st);
@@ -214,11 +214,11 @@ tfile_drain(tail_t *t, tfile_t *f)
         if (n == 0) {
             break;
         }
-        store_lock(t->store);
+        store_ingest_lock(t->store);
         f->offset += n;
         pipeline_bytes(t->pipe, (uint64_t) n);
         tfile_feed(t, f, t->buf, (size_t) n);
-        store_unlock(t->store);
+        store_ingest_unlock(t->store);
         f->last_growth = f->last_active = clock_mono();
         if (f->offset > f->size) {
             f->size = f->offset;
@@ -235,7 +235,7 @@ tfile_drain(tail_t *t, tfile_t *f)
 
 
 /* --one-shot reads f up to end through a mapping, READ_CHUNK bytes of
- * lines per store lock as tfile_drain() does, instead of copying the bytes
+ * lines per ingest lock as tfile_drain() does, instead of copying the bytes
  * with pread(): the copy was a quarter of the time on 4-5 KB lines.  Only
  * --one-shot does this: a file truncated while mapped raises SIGBUS on
  * access, which the live tailer (copytruncate) must survive, so it keeps
@@ -270,11 +270,11 @@ file_drain_mapped(tail_t *t, tfile_t *f, off_t end)
         (void) madvise(m, len, MADV_WILLNEED);
         for (at = (size_t) (f->offset - base); at < len; at += n) {
             n = len - at < READ_CHUNK ? len - at : READ_CHUNK;
-            store_lock(t->store);
+            store_ingest_lock(t->store);
             f->offset += (off_t) n;
             pipeline_bytes(t->pipe, (uint64_t) n);
             tfile_feed(t, f, m + at, n);
-            store_unlock(t->store);
+            store_ingest_unlock(t->store);
         }
         munmap(m, len);
         if (f->offset > f->size) {
@@ -299,7 +299,7 @@ on_sigbus(int sig)
 
 
 /* Splits n bytes into lines, completing the carried partial line first.
- * The caller holds the store lock. */
+ * The caller holds the ingest lock. */
 void
 tfile_feed(tail_t *t, tfile_t *f, const char *p, size_t n)
 {
@@ -340,7 +340,7 @@ tfile_feed(tail_t *t, tfile_t *f, const char *p, size_t n)
 
 /* At the end of a file that will not grow (--one-shot, or a rotated file
  * that is gone), a last line without newline counts.  The caller holds
- * the store lock. */
+ * the ingest lock. */
 void
 tfile_flush_last(tail_t *t, tfile_t *f)
 {

@@ -11,7 +11,7 @@
  *   tail_watch.c  waking up: inotify or polling, behind one interface
  *
  * Every function here runs on the tail thread (or, before it starts, on
- * the caller's), which owns the records; the store lock is taken around
+ * the caller's), which owns the records; the ingest lock is taken around
  * each chunk fed to the pipeline, files_lock around changes of the record
  * array and paths (read by the metrics thread).
  */

@@ -362,9 +362,9 @@ scan_relocate(tail_t *t, tfile_t *f, match_t *m, size_t nm)
             }
         } else if (v == V_LONGER) {
             tail_read_copy(t, f, f->path, f->offset, NULL);
-            store_lock(t->store);
+            store_ingest_lock(t->store);
             tfile_flush_last(t, f);
-            store_unlock(t->store);
+            store_ingest_unlock(t->store);
         }
         f->rotated = K_DONE;
         f->disk_size = m[j].st.st_size;
@@ -394,9 +394,9 @@ scan_gone(tail_t *t, tfile_t *f)
          * was rotated away or deleted, and nobody can tell by how much. */
         strv_t  v = { f->path, strlen(f->path) };
 
-        store_lock(t->store);
+        store_ingest_lock(t->store);
         store_add(t->f_files_lost, store_series(t->f_files_lost, &v), 1);
-        store_unlock(t->store);
+        store_ingest_unlock(t->store);
         log_warn("%s (inode %llu) vanished while we were stopped and no "
                  "generation holds it: whatever it held past offset %lld is "
                  "lost (counted in gwlog_files_lost_total)", f->path,
@@ -531,9 +531,9 @@ scan_new_generation(tail_t *t, match_t *c)
     f->dev = c->st.st_dev;
     f->ino = c->st.st_ino;
     tail_read_copy(t, f, f->path, 0, &complete);
-    store_lock(t->store);
+    store_ingest_lock(t->store);
     tfile_flush_last(t, f);
-    store_unlock(t->store);
+    store_ingest_unlock(t->store);
     if (!complete) {
         log_warn("%s: the gzip stream ends early: read what it holds",
                  f->path);

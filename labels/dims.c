@@ -24,6 +24,7 @@
 
 
 #define MAX_COLUMNS  64
+#define KEY_SEED     0x13198a2e03707344ULL    /* of a key's hash */
 
 typedef struct {
     uint64_t    hash;
@@ -77,7 +78,6 @@ static void dcsv_collect(void *be, store_t *s);
 static void table_load(table_t *t);
 static int rows_parse(table_t *t, char *data, size_t len, rows_t *out);
 static void rows_free(rows_t *r);
-static uint64_t key_hash(const strv_t *keys, size_t n);
 
 
 static const dims_ops_t  dcsv_ops = {
@@ -391,7 +391,7 @@ dcsv_lookup(void *be, size_t t, const strv_t *keys)
     if (r->n == 0) {
         return NULL;
     }
-    h = key_hash(keys, nkeys);
+    h = hash_strv(keys, nkeys, KEY_SEED);
     mask = r->cap - 1;
     for (i = h & mask; ; i = (i + 1) & mask) {
         row = &r->slots[i];
@@ -671,7 +671,7 @@ rows_parse(table_t *t, char *data, size_t len, rows_t *out)
         for (i = 0; i < width; i++) {
             row[i] = cells[colidx[i]];
         }
-        h = key_hash(row, c->nkeys);
+        h = hash_strv(row, c->nkeys, KEY_SEED);
         for (i = h & mask; ; i = (i + 1) & mask) {
             slot = &out->slots[i];
             if (slot->cols == NULL) {
@@ -709,17 +709,4 @@ rows_free(rows_t *r)
     free(r->cells);
     free(r->data);
     memset(r, 0, sizeof(*r));
-}
-
-
-static uint64_t
-key_hash(const strv_t *keys, size_t n)
-{
-    uint64_t  h = 0x13198a2e03707344ULL;
-    size_t    i;
-
-    for (i = 0; i < n; i++) {
-        h = hash_bytes(keys[i].p, keys[i].len, h + i);
-    }
-    return h;
 }

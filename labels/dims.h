@@ -16,7 +16,7 @@
  *   (after dims_sync()), the same lookup answers from the cache.
  *
  * Lookups, dims_sync() and reloads belong to the ingest side: whoever
- * holds the store lock (the tail thread, or the pipeline's thread that
+ * holds the ingest lock (the tail thread, or the pipeline's thread that
  * counts lines that waited).  The other functions say where they may be
  * called from. */
 
@@ -107,7 +107,7 @@ uint64_t dims_sync(dims_t *d);
 int dims_has_news(dims_t *d);
 
 /* Waits up to timeout seconds for answers (or dims_wake()); any thread
- * that does not hold the store lock, or the ingest side in --one-shot. */
+ * that does not hold the ingest lock, or the ingest side in --one-shot. */
 void dims_wait(dims_t *d, double timeout);
 void dims_wake(dims_t *d);
 

@@ -17,7 +17,7 @@
  * that reads "current" and HMGETs from that version atomically, and returns
  * the version with the values, so a reader never mixes two versions.
  *
- * Threads.  The ingest side (whoever holds the store lock) owns the
+ * Threads.  The ingest side (whoever holds the ingest lock) owns the
  * caches: dredis_get() and dredis_sync().  One resolver thread owns the
  * two connections (commands, and a subscriber for invalidations).  They
  * talk through two queues, each under its own mutex:

@@ -2,19 +2,28 @@
  *
  * A store holds families (counters, gauges and histograms); a family maps label
  * value tuples to series.  The ingest thread updates series while holding
- * store_lock() for a batch of lines; a scrape takes store_snapshot(),
+ * store_ingest_lock() for a batch of lines; a scrape takes store_snapshot(),
  * which copies every value under the same lock, so that it never sees a
  * torn histogram and never holds the lock while encoding.
  *
- * Series are removed only from families with a ttl (store_expire()); the
- * label bytes a snapshot points to stay valid until the snapshot is freed.  A family holds at
- * most max_series series; further label sets fold into one series whose
+ * The ingest lock.  A store has one mutex ("the store's lock" below).  For
+ * the ingest store it is the ingest lock: besides the series it guards
+ * everything the ingest side touches per line (the pipeline's per-line
+ * state and parked lines, the dimension caches and lookups), which is why
+ * it is taken through store_ingest_lock() and never for less.  The self
+ * store's lock is only taken inside store_snapshot_collect(), around its
+ * collectors (ARCHITECTURE.md, "Locks").
+ *
+ * Series are removed only from families with a ttl (store_expire()) and
+ * collected families; the label bytes a snapshot points to stay valid
+ * until the snapshot is freed.  A family holds at most max_series
+ * series; further label sets fold into one series whose
  * label values are all "__overflow__", so sums stay exact.
  *
  * Collected families.  Values kept elsewhere (the process's /proc figures,
  * the HTTP server's counters, the dimension tables' atomics) enter a store
  * through collectors: functions registered with store_collector_add() that
- * store_snapshot_collect() calls under the store lock, before it copies
+ * store_snapshot_collect() calls under the store's lock, before it copies
  * the values.  A collector finds or adds its families with
  * store_family_get() and sets each series with store_set(); a collected
  * family (gauge or counter) holds doubles, and exactly the series set
@@ -47,7 +56,7 @@ typedef struct store_family store_family_t;     /* opaque */
 typedef struct store_snap store_snap_t;         /* opaque */
 
 /* A collector: sets the values of its families (see above).  Called with
- * the store lock held, from the thread taking the snapshot; arg is the
+ * the store's lock held, from the thread taking the snapshot; arg is the
  * one given to store_snapshot_collect().  It must not take a lock that is
  * held by anyone waiting for this store's lock. */
 typedef void (*store_collect_fn)(void *ctx, store_t *s, void *arg);
@@ -105,8 +114,12 @@ void store_destroy(store_t *s);
  * on allocation failure.  The store owns the family. */
 store_family_t *store_family_add(store_t *s, const store_family_def_t *def);
 
-void store_lock(store_t *s);
-void store_unlock(store_t *s);
+/* Takes and releases the store's lock: for the ingest store, the ingest
+ * lock (above), held around a chunk of lines, a settling of parked lines,
+ * a checkpoint's snapshot, expiry and a reload's carry.  "Caller holds
+ * the lock" below means this lock. */
+void store_ingest_lock(store_t *s);
+void store_ingest_unlock(store_t *s);
 
 /* Returns the id of the series with these label values (one per label),
  * creating it (and its siblings) if needed.  Caller holds the lock.  The

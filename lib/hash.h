@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "lib/strv.h"
+
 
 /* Prototypes */
 
@@ -45,6 +47,21 @@ hash_bytes(const void *p, size_t len, uint64_t seed)
     h = (h ^ hash_mix(w ^ len)) * 0x9e3779b97f4a7c15ULL;
     return hash_mix(h);
 }
+
+/* hash_bytes() over n values in turn (a label set, a dimension key),
+ * each continuing from the last with its position added, from seed. */
+static inline uint64_t
+hash_strv(const strv_t *v, size_t n, uint64_t seed)
+{
+    uint64_t  h = seed;
+    size_t    i;
+
+    for (i = 0; i < n; i++) {
+        h = hash_bytes(v[i].p, v[i].len, h + i);
+    }
+    return h;
+}
+
 
 /* Multiplies a by b into 128 bits and folds the halves together. */
 static inline uint64_t

@@ -182,7 +182,7 @@ START_TEST(test_golden)
     def.help = "Never set.";
     ck_assert_ptr_nonnull(store_family_add(st, &def));
 
-    store_lock(st);
+    store_ingest_lock(st);
     {
         strv_t  v[2] = { SV("acc"), SV("4xx") };
 
@@ -199,7 +199,7 @@ START_TEST(test_golden)
     store_observe(h, id, 5000);
     (void) store_series(e, NULL);
     store_add(z, store_series(z, NULL), 1234);
-    store_unlock(st);
+    store_ingest_unlock(st);
 
     snap = store_snapshot(st);
     expo_write_snapshot(&b, snap);
@@ -383,13 +383,13 @@ START_TEST(test_many_series)
     def.nlabels = 1;
     def.sibling_label = -1;
     f = store_family_add(st, &def);
-    store_lock(st);
+    store_ingest_lock(st);
     for (i = 0; i < n; i++) {
         v.len = (size_t) snprintf(tmp, sizeof(tmp), "%zu", i);
         v.p = tmp;
         store_add(f, store_series(f, &v), i);
     }
-    store_unlock(st);
+    store_ingest_unlock(st);
 
     snap = store_snapshot(st);
     expo_write_snapshot(&b, snap);

@@ -145,9 +145,9 @@ stop(void)
 static void
 feed(const char *line)
 {
-    store_lock(store);
+    store_ingest_lock(store);
     pipeline_line(pl, 0, line, strlen(line));
-    store_unlock(store);
+    store_ingest_unlock(store);
 }
 
 

@@ -140,9 +140,9 @@ teardown(void)
 static void
 feed_n(const char *line, size_t len)
 {
-    store_lock(store);
+    store_ingest_lock(store);
     pipeline_line(pl, 0, line, len);
-    store_unlock(store);
+    store_ingest_unlock(store);
 }
 
 
@@ -678,12 +678,12 @@ END_TEST
 
 START_TEST(test_invalid_reason)
 {
-    store_lock(store);
+    store_ingest_lock(store);
     pipeline_invalid(pl, "too_long");
     pipeline_invalid(pl, "too_long");
     pipeline_bytes(pl, 100);
     pipeline_bytes(pl, 23);
-    store_unlock(store);
+    store_ingest_unlock(store);
     take();
     ck_lines(0, 2, 0);
     ck_assert_uint_eq(tu_counter(snap, PERR, "too_long"), 2);

@@ -76,13 +76,13 @@ small_store(void)
     def.nbuckets = 0;
     ck_assert_ptr_nonnull(store_family_add(st, &def));
 
-    store_lock(st);
+    store_ingest_lock(st);
     store_add(c, store_series(c, &SV("a")), 1);
     store_add(c, store_series(c, &SV("b")), 1);
     store_add(c, store_series(c, &SV("c")), 5);
     store_add(c, store_series(c, &SV("d")), 7);
     store_observe(h, store_series(h, &SV("a")), 0.5);
-    store_unlock(st);
+    store_ingest_unlock(st);
     return st;
 }
 

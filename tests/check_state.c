@@ -153,9 +153,9 @@ load(state_check_pt check, void *ctx, state_info_t *info, size_t *nfiles)
     int            rc;
 
     ck_assert_ptr_nonnull(st);
-    store_lock(store);
+    store_ingest_lock(store);
     rc = state_load(st, store, check, ctx, &files, nfiles, info);
-    store_unlock(store);
+    store_ingest_unlock(store);
     state_files_free(files, *nfiles);
     state_close(st);
     return rc;
@@ -188,9 +188,9 @@ START_TEST(test_parse_good)
     ck_assert_uint_eq(f[1].carry_len, 0);
 
     memset(&info, 0, sizeof(info));
-    store_lock(store);
+    store_ingest_lock(store);
     state_ckpt_apply(ck, store, &info);
-    store_unlock(store);
+    store_ingest_unlock(store);
     state_ckpt_free(ck);
     ck_assert_uint_eq(info.series, 3);
     ck_assert_uint_eq(info.skipped, 0);
@@ -233,7 +233,7 @@ START_TEST(test_round_trip)
     uint32_t        id;
     size_t          n;
 
-    store_lock(store);
+    store_ingest_lock(store);
     v[0].p = vals[0];
     v[0].len = strlen(vals[0]);
     v[1].p = vals[1];
@@ -243,7 +243,7 @@ START_TEST(test_round_trip)
     id = store_series(store_family_find(store, H), v);
     store_observe(store_family_find(store, H), id, 0.05);
     store_observe(store_family_find(store, H), id, 7.25);
-    store_unlock(store);
+    store_ingest_unlock(store);
 
     memset(&f, 0, sizeof(f));
     f.path = (char *) "/var/log/with space\tand%.log";
@@ -262,9 +262,9 @@ START_TEST(test_round_trip)
 
     other = make_store();
     memset(&info, 0, sizeof(info));
-    store_lock(other);
+    store_ingest_lock(other);
     state_ckpt_apply(ck, other, &info);
-    store_unlock(other);
+    store_ingest_unlock(other);
     state_ckpt_free(ck);
     snap = store_snapshot(other);
     ck_assert_uint_eq(tu_counter(snap, T, vals[0], vals[1]), 42);
@@ -499,7 +499,7 @@ START_TEST(test_dir_recreated)
 
     /* And what it wrote loads. */
     st = state_open(st_dir);
-    store_lock(store);
+    store_ingest_lock(store);
     {
         state_file_t  *files;
 
@@ -507,7 +507,7 @@ START_TEST(test_dir_recreated)
                                     &info), 0);
         state_files_free(files, n);
     }
-    store_unlock(store);
+    store_ingest_unlock(store);
     ck_assert_uint_eq(info.generation, 2);
     state_close(st);
     unlink(slot);

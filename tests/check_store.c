@@ -188,7 +188,7 @@ START_TEST(test_series_identity)
     char             buf1[8], buf2[8];
     uint32_t         a, b, c, d, e, g, h;
 
-    store_lock(st);
+    store_ingest_lock(st);
     a = series2(f, SV("x"), SV("y"));
     /* The same bytes from another buffer are the same series. */
     strcpy(buf1, "x");
@@ -205,7 +205,7 @@ START_TEST(test_series_identity)
     ck_assert_uint_ne(series2(f, SV("a\0c"), SV("y")), h);
     ck_assert_uint_ne(series2(f, SV("a"), SV("y")), h);
     ck_assert_uint_eq(series2(f, SV("a\0b"), SV("y")), h);
-    store_unlock(st);
+    store_ingest_unlock(st);
 
     ck_assert_uint_eq(a, 0);
     ck_assert_uint_eq(b, a);
@@ -227,9 +227,9 @@ START_TEST(test_labels_copied)
     char             buf[8];
 
     strcpy(buf, "abc");
-    store_lock(st);
+    store_ingest_lock(st);
     store_add(f, series2(f, (strv_t) { buf, 3 }, SV("a\0b")), 3);
-    store_unlock(st);
+    store_ingest_unlock(st);
     memset(buf, 'z', sizeof(buf));
 
     snap = store_snapshot(st);
@@ -251,7 +251,7 @@ START_TEST(test_counters)
     store_snap_t    *snap;
     uint32_t         a, b;
 
-    store_lock(st);
+    store_ingest_lock(st);
     a = series2(f, SV("x"), SV("1"));
     b = series2(f, SV("x"), SV("2"));
     store_add(f, a, 1);
@@ -260,7 +260,7 @@ START_TEST(test_counters)
     store_add(f, b, 2);
     store_add(g, series2(g, SV("x"), SV("1")), 7);
     store_add(f, a, UINT64_C(1) << 40);
-    store_unlock(st);
+    store_ingest_unlock(st);
 
     snap = store_snapshot(st);
     ck_assert_uint_eq(store_snap_nfamilies(snap), 2);
@@ -304,13 +304,13 @@ START_TEST(test_histogram_buckets)
     };
     uint64_t                    want[12] = { 0 };
 
-    store_lock(st);
+    store_ingest_lock(st);
     id = store_series(f, &SV("acc"));
     for (i = 0; i < sizeof(obs) / sizeof(obs[0]); i++) {
         store_observe(f, id, obs[i].raw);
         want[obs[i].bucket]++;
     }
-    store_unlock(st);
+    store_ingest_unlock(st);
 
     snap = store_snapshot(st);
     sf = store_snap_family(snap, 0);
@@ -341,12 +341,12 @@ START_TEST(test_histogram_scale)
     const uint64_t             *b;
     double                      sum;
 
-    store_lock(st);
+    store_ingest_lock(st);
     store_observe(f1, store_series(f1, &SV("p")), 0.005);
     store_observe(f1, store_series(f1, &SV("p")), 11);
     store_observe(f2, store_series(f2, &SV("p")), 4);       /* 1 */
     store_observe(f3, store_series(f3, &SV("p")), 10);      /* 3 */
-    store_unlock(st);
+    store_ingest_unlock(st);
 
     snap = store_snapshot(st);
     ck_assert(store_snap_family(snap, 0)->scale == 1);
@@ -377,7 +377,7 @@ START_TEST(test_siblings)
     uint32_t         id;
     size_t           i;
 
-    store_lock(st);
+    store_ingest_lock(st);
     /* A value outside the sibling list: itself plus the five. */
     id = series2(f, SV("acc"), SV("unknown"));
     store_add(f, id, 1);
@@ -392,7 +392,7 @@ START_TEST(test_siblings)
     id = series2(f, SV("ecs"), SV("2xx"));
     store_add(f, id, 5);
     ck_assert_uint_eq(store_family_size(f), 11);
-    store_unlock(st);
+    store_ingest_unlock(st);
 
     snap = store_snapshot(st);
     ck_assert_uint_eq(tu_counter(snap, "req_total", "acc", "unknown"), 1);
@@ -418,12 +418,12 @@ START_TEST(test_zero_labels)
     store_snap_t    *snap;
     uint32_t         a, b;
 
-    store_lock(st);
+    store_ingest_lock(st);
     a = store_series(f, NULL);
     b = store_series(f, NULL);
     store_add(f, a, 10);
     store_add(f, b, 5);
-    store_unlock(st);
+    store_ingest_unlock(st);
 
     ck_assert_uint_eq(a, b);
     ck_assert_uint_eq(store_family_size(f), 1);
@@ -445,20 +445,20 @@ START_TEST(test_snapshot_independent)
     double           sum;
     uint32_t         id, hid;
 
-    store_lock(st);
+    store_ingest_lock(st);
     id = series2(f, SV("x"), SV("y"));
     store_add(f, id, 1);
     hid = store_series(h, &SV("p"));
     store_observe(h, hid, 7);
-    store_unlock(st);
+    store_ingest_unlock(st);
 
     s1 = store_snapshot(st);
 
-    store_lock(st);
+    store_ingest_lock(st);
     store_add(f, id, 100);
     store_add(f, series2(f, SV("new"), SV("one")), 1);
     store_observe(h, hid, 20000);
-    store_unlock(st);
+    store_ingest_unlock(st);
 
     s2 = store_snapshot(st);
 
@@ -494,7 +494,7 @@ START_TEST(test_max_series_overflow)
     char             v[6][4];
     int              i;
 
-    store_lock(st);
+    store_ingest_lock(st);
     for (i = 0; i < 6; i++) {
         v[i][0] = 'v';     /* "v0".."v5" */
         v[i][1] = (char) ('0' + i);
@@ -505,7 +505,7 @@ START_TEST(test_max_series_overflow)
     /* An existing series is still found after the cap. */
     ck_assert_uint_eq(series2(f, SV("v1"), SV("z")), ids[1]);
     store_add(f, ids[1], 10);
-    store_unlock(st);
+    store_ingest_unlock(st);
 
     ck_assert_uint_eq(ids[0], 0);
     ck_assert_uint_eq(ids[1], 1);
@@ -536,13 +536,13 @@ START_TEST(test_siblings_capped)
     store_family_t  *f = add_siblings(4);
     store_snap_t    *snap;
 
-    store_lock(st);
+    store_ingest_lock(st);
     store_add(f, series2(f, SV("acc"), SV("4xx")), 1);
     /* Siblings stop at the cap: 4xx, then 1xx 2xx 3xx. */
     ck_assert_uint_eq(store_family_size(f), 4);
     store_add(f, series2(f, SV("acc"), SV("5xx")), 1);
     store_add(f, series2(f, SV("ecs"), SV("2xx")), 1);
-    store_unlock(st);
+    store_ingest_unlock(st);
 
     snap = store_snapshot(st);
     ck_assert_uint_eq(tu_nseries(snap, "req_total"), 5);
@@ -582,11 +582,11 @@ START_TEST(test_overflow_histogram)
     def.sibling_label = -1;
     f = store_family_add(st, &def);
 
-    store_lock(st);
+    store_ingest_lock(st);
     store_observe(f, store_series(f, &SV("a")), 1);
     store_observe(f, store_series(f, &SV("b")), 2);
     store_observe(f, store_series(f, &SV("c")), 30);
-    store_unlock(st);
+    store_ingest_unlock(st);
 
     snap = store_snapshot(st);
     ck_assert_uint_eq(tu_nseries(snap, "lat_seconds"), 2);
@@ -611,7 +611,7 @@ START_TEST(test_many_series)
     size_t           i, n = 200000;
     int              ok = 1;
 
-    store_lock(st);
+    store_ingest_lock(st);
     for (i = 0; i < n && ok; i++) {
         v[0].len = (size_t) snprintf(buf, sizeof(buf), "uid%zu", i);
         v[0].p = buf;
@@ -629,7 +629,7 @@ START_TEST(test_many_series)
     }
     ck_assert_msg(ok, "series %zu not found again", i - 1);
     ck_assert_uint_eq(store_family_size(f), n);
-    store_unlock(st);
+    store_ingest_unlock(st);
 
     snap = store_snapshot(st);
     ck_assert_uint_eq(store_snap_family(snap, 0)->nseries, n);
@@ -656,11 +656,11 @@ START_TEST(test_long_label_value)
 
     big = malloc(n);
     memset(big, 'q', n);
-    store_lock(st);
+    store_ingest_lock(st);
     store_add(f, series2(f, (strv_t) { big, n }, SV("1")), 1);
     store_add(f, series2(f, (strv_t) { big, n }, SV("1")), 1);
     store_add(f, series2(f, SV("small"), SV("1")), 1);
-    store_unlock(st);
+    store_ingest_unlock(st);
 
     snap = store_snapshot(st);
     ck_assert_uint_eq(tu_nseries(snap, "c_total"), 2);
@@ -732,7 +732,7 @@ START_TEST(test_expiry_removes_idle_series)
     store_snap_t    *snap;
 
     f = add_expiring(10, 0);
-    store_lock(st);
+    store_ingest_lock(st);
     store_set_clock(st, 100);
     store_add(f, key(f, "a"), 1);
     store_add(f, key(f, "b"), 2);
@@ -743,7 +743,7 @@ START_TEST(test_expiry_removes_idle_series)
     store_set_clock(st, 111);
     ck_assert_uint_eq(store_expire(st), 1);     /* b idle 11 s: gone */
     ck_assert_uint_eq(store_family_size(f), 1);
-    store_unlock(st);
+    store_ingest_unlock(st);
 
     snap = store_snapshot(st);
     ck_assert_uint_eq(store_snap_family(snap, 0)->nseries, 1);
@@ -753,9 +753,9 @@ START_TEST(test_expiry_removes_idle_series)
     store_snap_free(snap);
 
     /* b comes back: a new series from zero. */
-    store_lock(st);
+    store_ingest_lock(st);
     store_add(f, key(f, "b"), 5);
-    store_unlock(st);
+    store_ingest_unlock(st);
     snap = store_snapshot(st);
     ck_assert_int_eq(snap_value(snap, "b"), 5);
     store_snap_free(snap);
@@ -769,17 +769,17 @@ START_TEST(test_expiry_snapshot_outlives_removal)
     store_snap_t    *old, *now;
 
     f = add_expiring(5, 0);
-    store_lock(st);
+    store_ingest_lock(st);
     store_set_clock(st, 0);
     store_add(f, key(f, "gone-soon"), 7);
-    store_unlock(st);
+    store_ingest_unlock(st);
     old = store_snapshot(st);
 
-    store_lock(st);
+    store_ingest_lock(st);
     store_set_clock(st, 100);
     ck_assert_uint_eq(store_expire(st), 1);
     store_add(f, key(f, "reuses-the-id"), 3);   /* the freed id */
-    store_unlock(st);
+    store_ingest_unlock(st);
 
     /* The old snapshot still reads the removed series' labels. */
     ck_assert_int_eq(snap_value(old, "gone-soon"), 7);
@@ -790,9 +790,9 @@ START_TEST(test_expiry_snapshot_outlives_removal)
     store_snap_free(old);
     store_snap_free(now);
 
-    store_lock(st);
+    store_ingest_lock(st);
     store_expire(st);                           /* frees the labels */
-    store_unlock(st);
+    store_ingest_unlock(st);
 }
 END_TEST
 
@@ -806,7 +806,7 @@ START_TEST(test_expiry_index_integrity)
     int              i;
 
     f = add_expiring(10, 0);
-    store_lock(st);
+    store_ingest_lock(st);
     store_set_clock(st, 0);
     for (i = 0; i < 20000; i++) {
         snprintf(k, sizeof(k), "k%d", i);
@@ -830,7 +830,7 @@ START_TEST(test_expiry_index_integrity)
         store_add(f, key(f, k), 1);
     }
     ck_assert_uint_eq(store_family_size(f), 20000);
-    store_unlock(st);
+    store_ingest_unlock(st);
 
     snap = store_snapshot(st);
     ck_assert_uint_eq(store_snap_family(snap, 0)->nseries, 20000);
@@ -848,7 +848,7 @@ START_TEST(test_expiry_frees_room_under_the_cap)
     store_snap_t    *snap;
 
     f = add_expiring(5, 2);
-    store_lock(st);
+    store_ingest_lock(st);
     store_set_clock(st, 0);
     store_add(f, key(f, "a"), 1);
     store_add(f, key(f, "b"), 1);
@@ -856,7 +856,7 @@ START_TEST(test_expiry_frees_room_under_the_cap)
     store_set_clock(st, 10);
     store_expire(st);                           /* all idle: removed */
     store_add(f, key(f, "d"), 1);               /* room again */
-    store_unlock(st);
+    store_ingest_unlock(st);
     snap = store_snapshot(st);
     ck_assert_int_eq(snap_value(snap, "d"), 1);
     ck_assert_int_eq(snap_value(snap, STORE_OVERFLOW_VALUE), -1);
@@ -973,16 +973,16 @@ START_TEST(test_collected_not_carried)
     other = store_create();
     ck_assert_int_eq(store_collector_add(other, collect_tables, &n), 0);
     store_snap_free(store_snapshot_collect(other, NULL));
-    store_lock(other);
+    store_ingest_lock(other);
     ck_assert_uint_eq(store_carry(other, snap, NULL, NULL), 0);
-    store_unlock(other);
+    store_ingest_unlock(other);
     /* A collector does not take over a family counted line by line. */
     ck_assert_ptr_nonnull(store_family_add(other, &(store_family_def_t) {
         .name = "plain_total", .type = STORE_COUNTER, .sibling_label = -1 }));
-    store_lock(other);
+    store_ingest_lock(other);
     ck_assert_ptr_null(store_family_get(other, &(store_family_def_t) {
         .name = "plain_total", .type = STORE_GAUGE }));
-    store_unlock(other);
+    store_ingest_unlock(other);
     store_snap_free(snap);
     store_destroy(other);
 }

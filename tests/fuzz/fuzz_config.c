@@ -46,11 +46,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dims = dims_create(cfg, NULL);
     p = pipeline_create(cfg, store, dims, perr, sizeof(perr));
     if (p != NULL) {
-        store_lock(store);
+        store_ingest_lock(store);
         for (i = 0; i < cfg->ninputs; i++) {
             pipeline_line(p, i, line, sizeof(line) - 1);
         }
-        store_unlock(store);
+        store_ingest_unlock(store);
     }
     pipeline_destroy(p);
     dims_destroy(dims);

@@ -63,9 +63,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     copy = malloc(size ? size : 1);
     memcpy(copy, data, size);
-    store_lock(store);
+    store_ingest_lock(store);
     pipeline_line(pl, 0, copy, size);
-    store_unlock(store);
+    store_ingest_unlock(store);
     free(copy);
     if (runs % 256 == 0) {
         snap = store_snapshot(store);

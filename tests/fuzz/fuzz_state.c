@@ -95,9 +95,9 @@ round_trip(const uint8_t *data, size_t size, store_t *store)
         return;
     }
     memset(&info, 0, sizeof(info));
-    store_lock(store);
+    store_ingest_lock(store);
     state_ckpt_apply(ck, store, &info);
-    store_unlock(store);
+    store_ingest_unlock(store);
     files = state_ckpt_files(ck, &n);
 
     snap = store_snapshot(store);
@@ -173,9 +173,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fz_fail("state_open() failed");
     }
     memset(&info, 0, sizeof(info));
-    store_lock(store);
+    store_ingest_lock(store);
     rc = state_load(st, store, NULL, NULL, &files, &nfiles, &info);
-    store_unlock(store);
+    store_ingest_unlock(store);
     if (rc < -1 || rc > 1) {
         fz_fail("state_load() returned an unknown code");
     }
