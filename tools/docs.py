@@ -68,6 +68,8 @@ def toc(text):
         if level > 3:
             continue
         title = line[level:].strip()
+        if title == "Contents":
+            continue
         out.append("%s- [%s](#%s)" % ("  " * (level - 2), title,
                                         anchor(title, seen)))
     return "\n".join(out) + "\n"
