@@ -2,7 +2,8 @@
  *
  * Wires the modules along the data flow
  *   tail -> pipeline (parse, filter, enrich) -> store -> expo -> http
- * and owns the process: flags, config, signals, shutdown.
+ * and owns the process: flags, startup, signals, the serve loop,
+ * shutdown; reload.c builds a configuration and swaps it in.
  */
 
 #include <errno.h>
@@ -22,10 +23,10 @@
 
 #include "revision.h"
 #include "config/config.h"
-#include "config/default.h"
 #include "config/webconfig.h"
 #include "exporter/flags.h"
 #include "exporter/health.h"
+#include "exporter/app_internal.h"
 #include "exporter/http.h"
 #include "exporter/pipeline.h"
 #include "exporter/selfstats.h"
@@ -41,48 +42,12 @@
 #include "lib/log.h"
 
 
-/* The running exporter.  A reload replaces cfg, store, dims and pipe:
- * scrapes hold rw for reading while they use them, a reload takes it for
- * writing to switch and free the old ones. */
-typedef struct {
-    const opts_t        *o;             /* not owned */
-    pthread_rwlock_t     rw;
-    pthread_mutex_t      reload_lock;   /* one reload at a time */
-    cfg_t               *cfg;
-    store_t             *store;
-    dims_t              *dims;
-    pipeline_t          *pipe;
-    store_t             *self;          /* collected families (store.h):
-                                         * dims, reload, process, HTTP;
-                                         * for the life of the process */
-    tail_t              *tail;          /* NULL in --one-shot */
-    atomic_int           ready;
-    atomic_int           reload_ok;
-    _Atomic double       reload_time;   /* unix time of the last success */
-    char                 reload_err[CFG_ERRLEN];    /* why the last reload
-                                         * failed, "" after a success;
-                                         * guarded by rw (status page) */
-} app_t;
-
 /* Macros */
 
 #define SD_LISTEN_FDS_START     3       /* systemd's first passed socket */
 #define READY_DIMS_WAIT         30.0    /* seconds /-/ready waits for the
                                          * Redis "all" tables */
 
-/* Which families keep their values across a reload. */
-typedef struct {
-    const cfg_t         *old_cfg;
-    const cfg_t         *new_cfg;
-} keep_ctx_t;
-
-static cfg_t *load_config(const opts_t *o, char *err, size_t errlen);
-static int apply_overrides(cfg_t *cfg, const opts_t *o, char *err,
-    size_t errlen);
-static int build(const opts_t *o, cfg_t **cfg, store_t **store,
-    dims_t **dims, pipeline_t **pipe, char *err, size_t errlen);
-static int reload(void *ctx, char *err, size_t errlen);
-static int keep_family(void *ctx, const char *family);
 static int ready(void *ctx);
 static void scrape(void *ctx, buf_t *out, expo_format_t fmt);
 static void status(void *ctx, buf_t *html);
@@ -91,7 +56,6 @@ static void collect(void *ctx, store_t *s, void *arg);
 static int serve(app_t *a);
 static unsigned fit_connections(unsigned want, uint64_t files);
 static int systemd_fds(int **fds, char *err, size_t errlen);
-static int mkdir_p(const char *path, mode_t mode);
 
 
 int
@@ -114,7 +78,9 @@ main(int argc, char **argv)
     a.o = &o;
     pthread_rwlock_init(&a.rw, NULL);
     pthread_mutex_init(&a.reload_lock, NULL);
-    if (build(&o, &a.cfg, &a.store, &a.dims, &a.pipe, err, sizeof(err)) != 0) {
+    if (app_build(&o, &a.cfg, &a.store, &a.dims, &a.pipe, err, sizeof(err))
+        != 0)
+    {
         fprintf(stderr, "%s\n", err);
         goto done;
     }
@@ -199,143 +165,6 @@ done:
 }
 
 
-/* Loads the configuration and builds what runs it: a store, the
- * dimension tables and the pipeline.  On failure everything is freed and
- * err says why ("file:line: reason" for a bad configuration). */
-static int
-build(const opts_t *o, cfg_t **cfg, store_t **store, dims_t **dims,
-    pipeline_t **pipe, char *err, size_t errlen)
-{
-    *store = NULL;
-    *dims = NULL;
-    *pipe = NULL;
-    *cfg = load_config(o, err, errlen);
-    if (*cfg == NULL) {
-        return -1;
-    }
-    if (apply_overrides(*cfg, o, err, errlen) != 0) {
-        goto err;
-    }
-    *store = store_create();
-    if (*store != NULL && !o->check_config
-        && (o->dims_redis != NULL
-            || (*cfg)->dims_backend == CFG_DIMS_REDIS))
-    {
-        *dims = dims_create_redis(*cfg, o->dims_redis);
-    } else {
-        *dims = *store ? dims_create(*cfg, o->check_config ? NULL
-                                                            : (*cfg)->dims_dir)
-                       : NULL;
-    }
-    if (*store == NULL || *dims == NULL) {
-        snprintf(err, errlen, "gwlog_exporter: out of memory");
-        goto err;
-    }
-    err[0] = '\0';
-    *pipe = pipeline_create(*cfg, *store, *dims, err, errlen);
-    if (*pipe == NULL) {
-        goto err;
-    }
-    return 0;
-
-err:
-    dims_destroy(*dims);
-    store_destroy(*store);
-    config_free(*cfg);
-    *cfg = NULL;
-    *store = NULL;
-    *dims = NULL;
-    return -1;
-}
-
-
-/* SIGHUP and POST /-/reload.  A configuration that fails to load or
- * compile is refused and the running one stays.  Families whose
- * definition did not change keep their values (and the exporter's own
- * counters always do): the tail thread carries them between two chunks. */
-static int
-reload(void *ctx, char *err, size_t errlen)
-{
-    app_t        *a = ctx;
-    cfg_t        *cfg, *old_cfg;
-    store_t      *store, *old_store;
-    dims_t       *dims, *old_dims;
-    pipeline_t   *pipe, *old_pipe;
-    keep_ctx_t    keep;
-    int           rc = -1;
-
-    pthread_mutex_lock(&a->reload_lock);
-    if (build(a->o, &cfg, &store, &dims, &pipe, err, errlen) != 0) {
-        log_error_kv("reload refused, the running configuration stays",
-                     LOG_STR("err", err));
-        goto done;
-    }
-    keep.old_cfg = a->cfg;
-    keep.new_cfg = cfg;
-    if (tail_swap(a->tail, cfg, pipe, store, dims, keep_family, &keep) != 0) {
-        snprintf(err, errlen, "out of memory while carrying series over");
-        log_error_kv("reload failed, the running configuration stays",
-                     LOG_STR("err", err));
-        pipeline_destroy(pipe);
-        dims_destroy(dims);
-        store_destroy(store);
-        config_free(cfg);
-        goto done;
-    }
-    pthread_rwlock_wrlock(&a->rw);
-    old_cfg = a->cfg;
-    old_store = a->store;
-    old_dims = a->dims;
-    old_pipe = a->pipe;
-    a->cfg = cfg;
-    a->store = store;
-    a->dims = dims;
-    a->pipe = pipe;
-    a->reload_err[0] = '\0';
-    pthread_rwlock_unlock(&a->rw);
-    pipeline_destroy(old_pipe);
-    dims_destroy(old_dims);
-    store_destroy(old_store);
-    config_free(old_cfg);
-    atomic_store(&a->reload_time, clock_wall());
-    log_info_kv("configuration reloaded", LOG_STR("file", cfg->file));
-    rc = 0;
-
-done:
-    if (rc != 0) {
-        pthread_rwlock_wrlock(&a->rw);
-        snprintf(a->reload_err, sizeof(a->reload_err), "%s", err);
-        pthread_rwlock_unlock(&a->rw);
-    }
-    atomic_store(&a->reload_ok, rc == 0);
-    pthread_mutex_unlock(&a->reload_lock);
-    return rc;
-}
-
-
-/* A user family keeps its values when its definition is unchanged; the
- * exporter's own families always do. */
-static int
-keep_family(void *ctx, const char *family)
-{
-    const keep_ctx_t  *k = ctx;
-    size_t             i, j;
-
-    for (i = 0; i < k->old_cfg->nmetrics; i++) {
-        if (strcmp(k->old_cfg->metrics[i].name, family) != 0) {
-            continue;
-        }
-        for (j = 0; j < k->new_cfg->nmetrics; j++) {
-            if (strcmp(k->new_cfg->metrics[j].name, family) == 0) {
-                return config_metric_equal(&k->old_cfg->metrics[i],
-                                           &k->new_cfg->metrics[j]);
-            }
-        }
-        return 0;
-    }
-    return 1;
-}
-
 
 static int
 ready(void *ctx)
@@ -343,93 +172,6 @@ ready(void *ctx)
     return atomic_load(&((app_t *) ctx)->ready);
 }
 
-
-static cfg_t *
-load_config(const opts_t *o, char *err, size_t errlen)
-{
-    if (o->config_file != NULL) {
-        return config_load(o->config_file, err, errlen);
-    }
-    return config_load_string(CONFIG_DEFAULT_NAME, config_default_yaml,
-                              (size_t) (config_default_yaml_end
-                                        - config_default_yaml),
-                              err, errlen);
-}
-
-
-/* --input.path replaces the paths of the first input and drops the other
- * inputs; --dims.dir replaces dimensions.dir. */
-static int
-apply_overrides(cfg_t *cfg, const opts_t *o, char *err, size_t errlen)
-{
-    cfg_input_t  *in;
-    size_t        i;
-
-    if (o->ninput_paths > 0) {
-        if (cfg->ninputs == 0) {
-            snprintf(err, errlen, "gwlog_exporter: --input.path needs an "
-                     "input in the config (for its format)");
-            return -1;
-        }
-        in = &cfg->inputs[0];
-        for (i = 0; i < in->npaths; i++) {
-            free(in->paths[i]);
-        }
-        free(in->paths);
-        in->paths = calloc(o->ninput_paths, sizeof(char *));
-        if (in->paths == NULL) {
-            snprintf(err, errlen, "gwlog_exporter: out of memory");
-            return -1;
-        }
-        for (i = 0; i < o->ninput_paths; i++) {
-            in->paths[i] = strdup(o->input_paths[i]);
-            if (in->paths[i] == NULL) {
-                snprintf(err, errlen, "gwlog_exporter: out of memory");
-                return -1;
-            }
-            in->npaths = i + 1;
-        }
-        for (i = 1; i < cfg->ninputs; i++) {
-            size_t  j;
-
-            for (j = 0; j < cfg->inputs[i].npaths; j++) {
-                free(cfg->inputs[i].paths[j]);
-            }
-            free(cfg->inputs[i].paths);
-            for (j = 0; j < cfg->inputs[i].nrotated; j++) {
-                free(cfg->inputs[i].rotated[j]);
-            }
-            free(cfg->inputs[i].rotated);
-            free(cfg->inputs[i].regex);
-        }
-        cfg->ninputs = 1;
-    }
-    if (o->dims_dir != NULL) {
-        free(cfg->dims_dir);
-        cfg->dims_dir = strdup(o->dims_dir);
-        if (cfg->dims_dir == NULL) {
-            snprintf(err, errlen, "gwlog_exporter: out of memory");
-            return -1;
-        }
-    }
-    /* A missing state directory is created, with its parents; one that
-     * cannot be written only costs checkpoints (counted), never
-     * ingestion. */
-    if (o->state_dir != NULL && !o->one_shot && !o->check_config) {
-        if (mkdir_p(o->state_dir, 0750) != 0) {
-            snprintf(err, errlen, "gwlog_exporter: --state.dir %s: %s",
-                     o->state_dir, strerror(errno));
-            return -1;
-        }
-        if (access(o->state_dir, W_OK) != 0) {
-            log_warn_kv("--state.dir is not writable: checkpoints will fail "
-                        "and be counted in gwlog_checkpoint_errors_total",
-                        LOG_STR("path", o->state_dir),
-                        LOG_STR("err", strerror(errno)));
-        }
-    }
-    return 0;
-}
 
 
 static void
@@ -532,9 +274,6 @@ status(void *ctx, buf_t *html)
 }
 
 
-/* A whole number for a flag (0 only when zero_ok). */
-
-
 /* Raises the soft limit on open files to the hard one, and returns how
  * many connections fit beside the input files (max_open_files) and a
  * reserve of 64 (state, CSVs, /proc, libraries), at most want; the HTTP
@@ -595,7 +334,7 @@ serve(app_t *a)
     hs.metrics = scrape;
     hs.status = status;
     hs.ready = ready;
-    hs.reload = a->o->lifecycle ? reload : NULL;
+    hs.reload = a->o->lifecycle ? app_reload : NULL;
     hs.ctx = a;
     hs.self = a->self;
     memset(&lim, 0, sizeof(lim));
@@ -649,8 +388,8 @@ serve(app_t *a)
     }
     /* Ready (README "Readiness and health"): the checkpoint restored
      * (main()), every input glob scanned once (tail_start()), the CSV
-     * tables loaded (build()) and, with Redis, every "all" table loaded
-     * or its load failed, at most READY_DIMS_WAIT seconds. */
+     * tables loaded (app_build()) and, with Redis, every "all" table
+     * loaded or its load failed, at most READY_DIMS_WAIT seconds. */
     if (dims_async(a->dims)) {
         dims_wait_loaded(a->dims, READY_DIMS_WAIT);
     }
@@ -667,7 +406,7 @@ serve(app_t *a)
             log_info_kv("reloading the configuration",
                         LOG_STR("signal", log_signal_name(sig, name,
                                                           sizeof(name))));
-            (void) reload(a, err, sizeof(err));
+            (void) app_reload(a, err, sizeof(err));
             continue;
         }
         break;
@@ -749,34 +488,4 @@ err:
     free(*fds);
     *fds = NULL;
     return -1;
-}
-
-
-/* mkdir -p: creates path and its missing parents (mode for each).
- * Returns 0, or -1 with errno set. */
-static int
-mkdir_p(const char *path, mode_t mode)
-{
-    char    *copy, *p;
-    int      rc;
-
-    copy = strdup(path);
-    if (copy == NULL) {
-        return -1;
-    }
-    rc = 0;
-    for (p = copy + 1; rc == 0 && *p != '\0'; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(copy, mode) != 0 && errno != EEXIST) {
-                rc = -1;
-            }
-            *p = '/';
-        }
-    }
-    if (rc == 0 && mkdir(copy, mode) != 0 && errno != EEXIST) {
-        rc = -1;
-    }
-    free(copy);
-    return rc;
 }
