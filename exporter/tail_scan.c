@@ -25,6 +25,8 @@
 
 
 static void match_identities(tail_t *t, match_t *m, size_t nm);
+static int cmp_ident(const void *a, const void *b);
+static int cmp_path(const void *a, const void *b);
 static int scan_found(tail_t *t, tfile_t *f, match_t *c, double now);
 static int scan_found_done(tail_t *t, tfile_t *f, match_t *c, double now);
 static void scan_take_path(tail_t *t, tfile_t *f, match_t *c);
@@ -155,28 +157,72 @@ tail_scan(tail_t *t, int gens)
 static void
 match_identities(tail_t *t, match_t *m, size_t nm)
 {
-    size_t  i, j;
-    int     pass;
+    match_t  key;
+    size_t   i, lo, hi, mid;
+    int      pass;
 
+    /* Sorted by identity, each record finds its candidates by bisection:
+     * records times candidates would be millions of comparisons a scan
+     * with thousands of files and their generations. */
+    qsort(m, nm, sizeof(match_t), cmp_ident);
     for (i = 0; i < t->nfiles; i++) {
         t->files[i]->match = NULL;
     }
     /* An open descriptor pins its inode: those records first, so that a
      * closed record whose inode was freed and reused loses to them. */
     for (pass = 0; pass < 2; pass++) {
-        for (j = 0; j < nm; j++) {
-            for (i = 0; i < t->nfiles && !m[j].used; i++) {
-                tfile_t  *f = t->files[i];
+        for (i = 0; i < t->nfiles; i++) {
+            tfile_t  *f = t->files[i];
 
-                if (f->match == NULL && (f->fd >= 0) == (pass == 0)
-                    && f->dev == m[j].st.st_dev && f->ino == m[j].st.st_ino)
-                {
-                    f->match = &m[j];
-                    m[j].used = 1;
+            if (f->match != NULL || (f->fd >= 0) != (pass == 0)) {
+                continue;
+            }
+            key.st.st_dev = f->dev;
+            key.st.st_ino = f->ino;
+            for (lo = 0, hi = nm; lo < hi; ) {  /* the first not below */
+                mid = lo + (hi - lo) / 2;
+                if (cmp_ident(&m[mid], &key) < 0) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            for ( ; lo < nm && cmp_ident(&m[lo], &key) == 0; lo++) {
+                if (!m[lo].used) {
+                    f->match = &m[lo];
+                    m[lo].used = 1;
+                    break;
                 }
             }
         }
     }
+}
+
+
+static int
+cmp_ident(const void *a, const void *b)
+{
+    const struct stat  *x = &((const match_t *) a)->st;
+    const struct stat  *y = &((const match_t *) b)->st;
+
+    if (x->st_dev != y->st_dev) {
+        return x->st_dev < y->st_dev ? -1 : 1;
+    }
+    if (x->st_ino != y->st_ino) {
+        return x->st_ino < y->st_ino ? -1 : 1;
+    }
+    return 0;
+}
+
+
+/* By path, a live candidate before a generation of the same path. */
+static int
+cmp_path(const void *a, const void *b)
+{
+    const match_t  *x = a, *y = b;
+    int             c = strcmp(x->path, y->path);
+
+    return c != 0 ? c : y->live - x->live;
 }
 
 
@@ -475,6 +521,14 @@ scan_new_generation(tail_t *t, match_t *c)
         if (f->dev == c->st.st_dev && f->ino == c->st.st_ino) {
             return;                         /* registered in this scan */
         }
+        if (f->fd >= 0 && f->rotated != K_DONE && tail_head_prefix_of(f, &p)) {
+            /* It starts as a file we hold open does now: a copy of it
+             * (copytruncate before the truncation), even when our record
+             * has no fingerprint yet (empty at the last checkpoint).  That
+             * file brings its bytes itself. */
+            t->gens_due = 1;
+            return;
+        }
         if (f->fp_len == 0) {
             continue;
         }
@@ -649,12 +703,6 @@ glob_generations(tail_t *t, match_t **mp, size_t nm)
                 if (stat(g.gl_pathv[k], &st) != 0 || !S_ISREG(st.st_mode)) {
                     continue;
                 }
-                for (d = 0, dup = 0; d < nm && !dup; d++) {
-                    dup = strcmp(m[d].path, g.gl_pathv[k]) == 0;
-                }
-                if (dup) {
-                    continue;
-                }
                 if (nm == cap) {
                     cap = cap ? cap * 2 : 64;
                     more = realloc(m, cap * sizeof(match_t));
@@ -676,6 +724,18 @@ glob_generations(tail_t *t, match_t **mp, size_t nm)
             globfree(&g);
         }
     }
+    /* Each path once, a live one rather than a generation (a glob may
+     * match both, or two patterns the same name): sorted, not compared
+     * pairwise, for thousands of files with tens of generations each. */
+    qsort(m, nm, sizeof(match_t), cmp_path);
+    for (b = 0, d = 0; b < nm; b++) {
+        if (d > 0 && strcmp(m[d - 1].path, m[b].path) == 0) {
+            free(m[b].path);
+            continue;
+        }
+        m[d++] = m[b];
+    }
+    nm = d;
     *mp = m;
     return nm;
 }
