@@ -267,20 +267,6 @@ recover_copy(tail_t *t, tfile_t *f)
                           (long long) f->offset);
                 tail_read_copy(t, f, g.gl_pathv[k], f->offset, NULL);
             }
-            if (v == V_PREFIX && f->carry_len > 0 && seen <= f->offset) {
-                /* We read past the copy's end: the unfinished line we hold
-                 * began in bytes that are in neither file.  Whether it went
-                 * on before the truncation (lost) or after it cannot be
-                 * told; joined to what the truncated file starts with, it
-                 * would swallow that file's first line, which is on disk.
-                 * It is counted lost instead. */
-                tail_count_lost(t, f->path, f->carry_len);
-                log_warn("%s: an unfinished line of %zu bytes read after the "
-                         "copy %s was taken is lost with the truncation",
-                         f->path, f->carry_len, g.gl_pathv[k]);
-                f->carry_len = 0;
-                f->skipping = 0;
-            }
             if (seen > f->offset) {
                 /* The unfinished line at the copy's end went on in those
                  * bytes: it is lost with them. */
