@@ -284,6 +284,8 @@ recover_copy(tail_t *t, tfile_t *f)
             c.input = f->input;
             c.used = 1;
             c.live = 0;
+            c.probed = 0;
+            c.probe = NULL;
             tail_register_copy(t, &c, &p, v == V_PREFIX ? NULL : f);
         }
         globfree(&g);

@@ -94,10 +94,14 @@ typedef struct match {
     struct stat      st;
     int              used;          /* paired with a record */
     int              live;
+    int              probed;        /* 0: not yet; 1: probe holds its
+                                     * head; -1: unreadable; -2: a gzip
+                                     * stream still being written */
+    struct probe    *probe;         /* owned, freed with the candidate */
 } match_t;
 
 /* The first bytes of a candidate, decompressed if it is gzip. */
-typedef struct {
+typedef struct probe {
     char             head[FP_MAX];
     uint32_t         head_len;
     int              gz;

@@ -26,6 +26,7 @@
 
 static void match_identities(tail_t *t, match_t *m, size_t nm);
 static int cmp_ident(const void *a, const void *b);
+static const probe_t *candidate_probe(match_t *c);
 static int cmp_path(const void *a, const void *b);
 static int scan_found(tail_t *t, tfile_t *f, match_t *c, double now);
 static int scan_found_done(tail_t *t, tfile_t *f, match_t *c, double now);
@@ -139,6 +140,7 @@ tail_scan(tail_t *t, int gens)
     }
     for (i = 0; i < nm; i++) {
         free(m[i].path);
+        free(m[i].probe);
     }
     free(m);
     if (t->first_scan) {
@@ -357,19 +359,23 @@ scan_take_path(tail_t *t, tfile_t *f, match_t *c)
 static int
 scan_relocate(tail_t *t, tfile_t *f, match_t *m, size_t nm)
 {
-    probe_t  p;
-    size_t   j;
-    int      v, unsure = 0;
+    const probe_t  *p;
+    size_t          j;
+    int             v, unsure = 0;
 
     for (j = 0; j < nm; j++) {
-        if (m[j].used || m[j].live || tail_probe_head(m[j].path, &p) != 0) {
+        if (m[j].used || m[j].live) {
             continue;
         }
-        if (p.gz && !tail_gz_complete(m[j].path)) {
+        p = candidate_probe(&m[j]);
+        if (m[j].probed == -2) {
             unsure = 1;                     /* being compressed */
             continue;
         }
-        v = tail_verify_copy(f, m[j].path, &p);
+        if (p == NULL) {
+            continue;
+        }
+        v = tail_verify_copy(f, m[j].path, p);
         unsure |= v == V_UNSURE;
         if (v != V_AT && v != V_LONGER && v != V_PREFIX) {
             continue;
@@ -397,9 +403,9 @@ scan_relocate(tail_t *t, tfile_t *f, match_t *m, size_t nm)
         }
         f->dev = m[j].st.st_dev;
         f->ino = m[j].st.st_ino;
-        f->gz = p.gz;
+        f->gz = p->gz;
         f->restored = 0;
-        if (v == V_LONGER && !p.gz) {
+        if (v == V_LONGER && !p->gz) {
             /* A plain copy: follow it as a rotated file. */
             if (tfile_open(f, f->path) == 0) {
                 f->rotated = K_ROTATED;
@@ -497,23 +503,17 @@ scan_new_live(tail_t *t, match_t *c)
 static void
 scan_new_generation(tail_t *t, match_t *c)
 {
-    probe_t   p;
-    tfile_t  *f;
-    size_t    i;
-    int       v, complete;
+    const probe_t  *p;
+    tfile_t        *f;
+    size_t          i;
+    int             v, complete;
 
-    if (tail_probe_head(c->path, &p) != 0) {
+    p = candidate_probe(c);
+    if (c->probed == -2) {
+        t->gens_due = 1;                    /* still being compressed */
         return;
     }
-    if (p.gz) {
-        /* Decide on a whole stream only: a partial one shows a short
-         * head, or none. */
-        if (!tail_gz_complete(c->path) || tail_probe_head(c->path, &p) != 0) {
-            t->gens_due = 1;                /* still being compressed */
-            return;
-        }
-    }
-    if (p.head_len == 0) {
+    if (p == NULL || p->head_len == 0) {
         return;                             /* nothing to read yet */
     }
     for (i = 0; i < t->nfiles; i++) {
@@ -521,7 +521,7 @@ scan_new_generation(tail_t *t, match_t *c)
         if (f->dev == c->st.st_dev && f->ino == c->st.st_ino) {
             return;                         /* registered in this scan */
         }
-        if (f->fd >= 0 && f->rotated != K_DONE && tail_head_prefix_of(f, &p)) {
+        if (f->fd >= 0 && f->rotated != K_DONE && tail_head_prefix_of(f, p)) {
             /* It starts as a file we hold open does now: a copy of it
              * (copytruncate before the truncation), even when our record
              * has no fingerprint yet (empty at the last checkpoint).  That
@@ -532,16 +532,16 @@ scan_new_generation(tail_t *t, match_t *c)
         if (f->fp_len == 0) {
             continue;
         }
-        if (p.head_len < f->fp_len) {
+        if (p->head_len < f->fp_len) {
             /* Too short to tell by the hash: compare with an open file's
              * head (a copy in the making), else decide later. */
-            if (f->fd >= 0 && tail_head_prefix_of(f, &p)) {
+            if (f->fd >= 0 && tail_head_prefix_of(f, p)) {
                 t->gens_due = 1;
                 return;
             }
             continue;
         }
-        if (hash_bytes(p.head, f->fp_len, 0) != f->fp) {
+        if (hash_bytes(p->head, f->fp_len, 0) != f->fp) {
             continue;
         }
         if (f->fd >= 0) {
@@ -551,11 +551,11 @@ scan_new_generation(tail_t *t, match_t *c)
             t->gens_due = 1;
             return;
         }
-        v = tail_verify_copy(f, c->path, &p);
+        v = tail_verify_copy(f, c->path, p);
         log_debug("%s: compared with %s: %d", c->path, f->path, v);
         if (v == V_AT || v == V_PREFIX) {
             /* Content we read already. */
-            tail_register_copy(t, c, &p, v == V_AT ? f : NULL);
+            tail_register_copy(t, c, p, v == V_AT ? f : NULL);
             return;
         }
         if (v == V_LONGER || v == V_UNSURE) {
@@ -567,17 +567,17 @@ scan_new_generation(tail_t *t, match_t *c)
         || (double) tail_mtime_ns(&c->st) / 1e9 < t->horizon)
     {
         log_debug("%s: an older generation, not read", c->path);
-        tail_register_copy(t, c, &p, NULL);
+        tail_register_copy(t, c, p, NULL);
         return;
     }
     f = tfile_new(t, c->path, c->input);
     if (f == NULL) {
         return;
     }
-    f->gz = p.gz;
+    f->gz = p->gz;
     log_info("%s: a generation written after the last checkpoint that was "
              "never followed: reading it from its start", c->path);
-    if (!p.gz && tfile_open(f, f->path) == 0) {
+    if (!p->gz && tfile_open(f, f->path) == 0) {
         f->rotated = K_ROTATED;
         f->last_growth = clock_mono();
         return;
@@ -641,6 +641,8 @@ glob_inputs(tail_t *t, match_t **out)
                 m[n].st = st;
                 m[n].used = 0;
                 m[n].live = 1;
+                m[n].probed = 0;
+                m[n].probe = NULL;
                 n++;
             }
             globfree(&g);
@@ -719,6 +721,8 @@ glob_generations(tail_t *t, match_t **mp, size_t nm)
                 m[nm].st = st;
                 m[nm].used = 0;
                 m[nm].live = 0;
+                m[nm].probed = 0;
+                m[nm].probe = NULL;
                 nm++;
             }
             globfree(&g);
@@ -756,4 +760,27 @@ tail_expand(const char *pattern, const char *path)
     }
     buf_puts(&b, p);
     return buf_detach(&b, &len);
+}
+
+
+/* c's head, probed once a scan however many records ask: a gzip stream is
+ * judged when whole only (a partial one shows a short head, or none), so
+ * it is decompressed to its end once, then its head read again.  NULL,
+ * with c->probed -1 (unreadable) or -2 (still being compressed). */
+static const probe_t *
+candidate_probe(match_t *c)
+{
+    if (c->probed == 0) {
+        c->probe = malloc(sizeof(probe_t));
+        c->probed = -1;
+        if (c->probe != NULL && tail_probe_head(c->path, c->probe) == 0) {
+            c->probed = 1;
+            if (c->probe->gz && (!tail_gz_complete(c->path)
+                                 || tail_probe_head(c->path, c->probe) != 0))
+            {
+                c->probed = -2;
+            }
+        }
+    }
+    return c->probed == 1 ? c->probe : NULL;
 }
