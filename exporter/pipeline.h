@@ -50,6 +50,13 @@ void pipeline_destroy(pipeline_t *p);
 void pipeline_line(pipeline_t *p, size_t input, const char *line,
     size_t len);
 
+/* Whether the line parses in cfg->inputs[input]'s format; nothing is
+ * counted.  For the tailer's one guess: whether a line cut by a
+ * truncation goes on in the file's new content.  The caller holds the
+ * ingest lock. */
+int pipeline_parses(pipeline_t *p, size_t input, const char *line,
+    size_t len);
+
 /* The line tester: describes on out what pipeline_line() would do with
  * this line (fields, required fields, filter verdict, dimension lookups,
  * each series and how it changes) without counting anything, and returns

@@ -92,6 +92,19 @@ pipe_process(pipeline_t *p, size_t input, const char *line, size_t len)
 }
 
 
+int
+pipeline_parses(pipeline_t *p, size_t input, const char *line, size_t len)
+{
+    input_t  *in = &p->inputs[input];
+
+    /* raw[] and md are scratch: the next line fills them again. */
+    if (in->format == CFG_FORMAT_JSON) {
+        return json_scan(p->jkeys, line, len, p->raw) == JSON_OK;
+    }
+    return regex_match(in->re, (strv_t) { line, len }, in->md) > 0;
+}
+
+
 /* Fills raw[] from the line in its input's format; -1 (counted as
  * invalid) when the line does not parse. */
 static int

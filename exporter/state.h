@@ -66,6 +66,10 @@ typedef struct {
                                  * know it (up to STATE_KIND_MAX) */
     char       *carry;          /* bytes of an unfinished line; owned */
     size_t      carry_len;
+    size_t      join_at;        /* > 0: the carry's first join_at bytes
+                                 * came before a truncation (not in
+                                 * offset); the join with the rest is a
+                                 * guess made when the line ends */
 } state_file_t;
 
 /* What a load found. */

@@ -28,9 +28,20 @@ state_format_text(buf_t *out, uint64_t generation, long long saved_at,
     strv_t                     *values = NULL;
     double                      raw_sum;
     size_t                      i, j, k, nseries = 0, nfams = 0, carry_len;
-    int                         skipping;
+    int                         skipping, version;
 
-    buf_printf(out, "gwlog_state %d %" PRIu64 " %lld\n", STATE_VERSION,
+    /* Version 3 only when a record needs JOIN_AT: a release that reads
+     * version 2 can still read the others (a downgrade keeps its
+     * counts). */
+    version = 2;
+    for (i = 0; i < nfiles; i++) {
+        if (files[i].join_at > 0 && files[i].carry_len > 0
+            && files[i].carry_len <= STATE_CARRY_MAX)
+        {
+            version = 3;
+        }
+    }
+    buf_printf(out, "gwlog_state %d %" PRIu64 " %lld\n", version,
                generation, saved_at);
     for (i = 0; i < nfiles; i++) {
         const state_file_t  *sf = &files[i];
@@ -48,7 +59,11 @@ state_format_text(buf_t *out, uint64_t generation, long long saved_at,
         put_str(out, sf->path, strlen(sf->path));
         buf_append(out, " ", 1);
         put_str(out, sf->carry, carry_len);
-        buf_printf(out, " %u %016" PRIx64 "\n", sf->tfp_len, sf->tfp);
+        buf_printf(out, " %u %016" PRIx64, sf->tfp_len, sf->tfp);
+        if (version >= 3) {
+            buf_printf(out, " %zu", carry_len > 0 ? sf->join_at : 0);
+        }
+        buf_append(out, "\n", 1);
     }
     for (i = 0; i < store_snap_nfamilies(snap); i++) {
         f = store_snap_family(snap, i);

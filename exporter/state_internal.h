@@ -16,10 +16,11 @@
  * by single spaces; strings are percent-encoded (bytes <= 0x20, '%' and
  * >= 0x7f as %XX; the empty string as a lone "%"):
  *
- *   gwlog_state 2 GENERATION UNIX_TIME
+ *   gwlog_state 3 GENERATION UNIX_TIME
  *   file INPUT DEV INO OFFSET FP_LEN FP SKIPPING ROTATED PATH CARRY
- *        TFP_LEN TFP
- *                                    (version 1 had no TFP_LEN and TFP)
+ *        TFP_LEN TFP JOIN_AT
+ *                                    (version 1 had no TFP_LEN and TFP,
+ *                                     version 2 no JOIN_AT)
  *   family NAME c|h NLABELS LABEL... NBUCKETS BOUND... OVERFLOWED
  *   s VALUE... COUNT...  [histograms: NBUCKETS+1 counts, then SUM]
  *   end NFILES NFAMILIES NSERIES
@@ -40,7 +41,7 @@
 
 /* Macros and types */
 
-#define STATE_VERSION   2
+#define STATE_VERSION   3
 #define NO_LEN          ((size_t) -1)
 #define NELEMS(a)       (sizeof(a) / sizeof((a)[0]))
 

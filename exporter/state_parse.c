@@ -68,6 +68,8 @@ static const field_t  file_fields[] = {
       NO_LEN, 0, 2 },
     { "tfp", FLD_HEX, 0, UINT64_MAX, FIELD(state_file_t, tfp),
       NO_LEN, 0, 2 },
+    { "join_at", FLD_DEC, 0, STATE_CARRY_MAX, FIELD(state_file_t, join_at),
+      NO_LEN, 0, 3 },
 };
 
 /* What was read of a file lies before its offset. */
@@ -76,8 +78,8 @@ static const field_le_t  file_relations[] = {
       FIELD(state_file_t, offset) },
     { "tfp_len <= offset", FIELD(state_file_t, tfp_len),
       FIELD(state_file_t, offset) },
-    { "carry_len <= offset", FIELD(state_file_t, carry_len),
-      FIELD(state_file_t, offset) },
+    { "join_at <= carry_len", FIELD(state_file_t, join_at),
+      FIELD(state_file_t, carry_len) },
 };
 
 static const field_t  end_fields[] = {
@@ -338,6 +340,14 @@ parse_file(state_ckpt_t *ck, char **tok, size_t nt, char *err, size_t errlen)
                      a, b);
             goto err;
         }
+    }
+    /* The carry's bytes were read before the offset, but for those
+     * from before a truncation. */
+    if (sf.carry_len - sf.join_at > sf.offset) {
+        snprintf(err, errlen, "carry_len <= offset: %zu bytes carried (%zu "
+                 "of them from before a truncation) > %" PRIu64, sf.carry_len,
+                 sf.join_at, sf.offset);
+        goto err;
     }
     if (sf.skipping && sf.carry_len > 0) {
         snprintf(err, errlen, "carry: %zu bytes kept while skipping a too "

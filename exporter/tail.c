@@ -307,6 +307,7 @@ tail_restore(tail_t *t)
         f->restored = 1;
         if (sf[i].carry_len > 0) {
             tfile_carry_append(t, f, sf[i].carry, sf[i].carry_len);
+            f->join_at = sf[i].join_at;
         }
     }
     state_files_free(sf, n);
@@ -698,6 +699,7 @@ tail_checkpoint(tail_t *t)
             sf[i].rotated = f->rotated;
             sf[i].carry = f->carry;
             sf[i].carry_len = f->carry_len;
+            sf[i].join_at = f->join_at;
         }
         rc = state_save(t->state, snap, sf, t->nfiles, err, sizeof(err));
     }
@@ -737,9 +739,16 @@ tail_count_rotation(tail_t *t, const char *path, const char *kind)
 void
 tail_count_lost(tail_t *t, const char *path, uint64_t n)
 {
+    store_ingest_lock(t->store);
+    tail_count_lost_locked(t, path, n);
+    store_ingest_unlock(t->store);
+}
+
+
+void
+tail_count_lost_locked(tail_t *t, const char *path, uint64_t n)
+{
     strv_t  v = { path, strlen(path) };
 
-    store_ingest_lock(t->store);
     store_add(t->f_lost, store_series(t->f_lost, &v), n);
-    store_ingest_unlock(t->store);
 }

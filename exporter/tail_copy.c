@@ -321,6 +321,10 @@ tfile_truncated(tail_t *t, tfile_t *f, off_t size, int keep_carry)
         log_warn("%s was truncated and no rotated copy matches: %" PRIu64
                  " unread bytes lost (at least)", f->path, lost);
     }
+    /* A line cut by the truncation may or may not go on in what the
+     * writer appends next: feed_joined() decides when its newline
+     * comes. */
+    f->join_at = f->skipping ? 0 : f->carry_len;
     f->offset = 0;
     f->size = size;
     f->fp_len = 0;

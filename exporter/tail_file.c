@@ -298,6 +298,36 @@ on_sigbus(int sig)
 }
 
 
+/* The carry holds a line cut by a truncation (join_at bytes from before
+ * it) and the first line of the new content.  Either the writer went on
+ * with the cut line after the truncation (a writer that splits lines
+ * across writes), and the two parts are one line; or it finished that
+ * line in bytes truncated before we read them, and the new content
+ * starts a line of its own, which is on disk and must be counted.  The
+ * bytes can't tell; the format can: the join is kept when it parses, or
+ * when the second part does not parse alone either.  Otherwise the first
+ * part is counted lost and the second part counted as the line. */
+static void
+feed_joined(tail_t *t, tfile_t *f)
+{
+    const char  *rest = f->carry + f->join_at;
+    size_t       n = f->carry_len - f->join_at;
+
+    if (f->join_at < f->carry_len
+        && !pipeline_parses(t->pipe, f->input, f->carry, f->carry_len)
+        && pipeline_parses(t->pipe, f->input, rest, n))
+    {
+        tail_count_lost_locked(t, f->path, f->join_at);
+        log_warn("%s: the %zu bytes of a line cut by the truncation do not "
+                 "go on in the new content (its first line parses alone): "
+                 "counted lost", f->path, f->join_at);
+        pipeline_line(t->pipe, f->input, rest, n);
+        return;
+    }
+    pipeline_line(t->pipe, f->input, f->carry, f->carry_len);
+}
+
+
 /* Splits n bytes into lines, completing the carried partial line first.
  * The caller holds the ingest lock. */
 void
@@ -318,10 +348,13 @@ tfile_feed(tail_t *t, tfile_t *f, const char *p, size_t n)
         if (f->skipping) {
             pipeline_invalid(t->pipe, "too_long");
             f->skipping = 0;
+        } else if (f->join_at > 0) {
+            feed_joined(t, f);
         } else {
             pipeline_line(t->pipe, f->input, f->carry, f->carry_len);
         }
         f->carry_len = 0;
+        f->join_at = 0;
         p = nl + 1;
     }
     while (p < end && (nl = memchr(p, '\n', (size_t) (end - p))) != NULL) {
@@ -364,6 +397,9 @@ tfile_carry_append(tail_t *t, tfile_t *f, const char *p, size_t n)
 
     if (f->skipping) {
         return;
+    }
+    if (f->carry_len == 0) {
+        f->join_at = 0;                     /* a new line */
     }
     if (f->carry_len + n > t->cfg->max_line_bytes) {
         f->skipping = 1;

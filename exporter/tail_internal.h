@@ -68,6 +68,9 @@ typedef struct {
     char            *carry;         /* a line whose newline is still due */
     size_t           carry_len;
     size_t           carry_cap;
+    size_t           join_at;       /* > 0: the carry's first join_at bytes
+                                     * came before a truncation, and the
+                                     * join with what follows is a guess */
     int              skipping;      /* inside a too long line */
     atomic_int       rotated;       /* K_LIVE, K_ROTATED or K_DONE; read
                                      * by the metrics thread */
@@ -185,6 +188,8 @@ void tfile_flush_last(tail_t *t, tfile_t *f);
 void tfile_carry_append(tail_t *t, tfile_t *f, const char *p, size_t n);
 void tail_count_rotation(tail_t *t, const char *path, const char *kind);
 void tail_count_lost(tail_t *t, const char *path, uint64_t n);
+/* The same, the caller holding the ingest lock. */
+void tail_count_lost_locked(tail_t *t, const char *path, uint64_t n);
 void tfile_publish(tfile_t *f);
 void tail_limit_open_files(tail_t *t);
 /* tail_watch.c: what wakes the thread.  tail_watch_init() picks inotify

@@ -216,6 +216,51 @@ START_TEST(test_version1)
 END_TEST
 
 
+/* Version 3: JOIN_AT, the carry's bytes from before a truncation, which
+ * are not in the offset (the file was truncated after they were read). */
+START_TEST(test_version3_join_at)
+{
+    static const struct {
+        const char  *carry;
+        const char  *join_at;
+        const char  *refused;           /* NULL: accepted */
+    } c[] = {
+        { "%", "0", NULL },
+        { "abc", "0", NULL },
+        { "abc", "3", NULL },
+        { "xxxxxxxxxxxx", "2", NULL },  /* 12 - 2 = 10 = offset */
+        { "xxxxxxxxxxxx", "1", "carry_len <= offset" },
+        { "xxxxxxxxxxxx", "0", "carry_len <= offset" },
+        { "abc", "4", "join_at <= carry_len" },
+        { "%", "1", "join_at <= carry_len" },
+    };
+    char           text[256];
+    state_ckpt_t  *ck;
+    size_t         i, n;
+
+    for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        snprintf(text, sizeof(text), "gwlog_state 3 2 1700000000\n"
+                 "file 0 1 2 10 10 0000000000000001 0 0 /a.log %s 10 "
+                 "0000000000000002 %s\nend 1 0 0\n", c[i].carry,
+                 c[i].join_at);
+        err[0] = '\0';
+        ck = state_parse_text(text, strlen(text), err, sizeof(err));
+        if (c[i].refused == NULL) {
+            ck_assert_msg(ck != NULL, "case %zu refused: %s", i, err);
+            ck_assert_uint_eq(state_ckpt_files(ck, &n)[0].join_at,
+                              strtoul(c[i].join_at, NULL, 10));
+            state_ckpt_free(ck);
+        } else {
+            ck_assert_msg(ck == NULL, "case %zu accepted", i);
+            ck_assert_msg(strstr(err, c[i].refused) != NULL,
+                          "case %zu: \"%s\" lacks \"%s\"", i, err,
+                          c[i].refused);
+        }
+    }
+}
+END_TEST
+
+
 /* What state_format_text() writes, state_parse_text() accepts, and the
  * values come back equal. */
 START_TEST(test_round_trip)
@@ -251,14 +296,27 @@ START_TEST(test_round_trip)
     f.fp_len = 100;
     f.carry = (char *) "par\0tial";
     f.carry_len = 8;
+    f.join_at = 3;
     snap = store_snapshot(store);
     state_format_text(&text, 7, 1700000000, snap, &f, 1);
     store_snap_free(snap);
+    /* Version 3 because of join_at; version 2 (which an older release
+     * reads) without it. */
+    ck_assert_msg(strncmp(text.p, "gwlog_state 3 7 ", 16) == 0, "%.20s",
+                  text.p);
     ck = state_parse_text(text.p, text.len, err, sizeof(err));
     buf_free(&text);
     ck_assert_msg(ck != NULL, "%s", err);
     ck_assert_str_eq(state_ckpt_files(ck, &n)[0].path, f.path);
     ck_assert_mem_eq(state_ckpt_files(ck, &n)[0].carry, f.carry, 8);
+    ck_assert_uint_eq(state_ckpt_files(ck, &n)[0].join_at, 3);
+    f.join_at = 0;
+    snap = store_snapshot(store);
+    state_format_text(&text, 8, 1700000000, snap, &f, 1);
+    store_snap_free(snap);
+    ck_assert_msg(strncmp(text.p, "gwlog_state 2 8 ", 16) == 0, "%.20s",
+                  text.p);
+    buf_free(&text);
 
     other = make_store();
     memset(&info, 0, sizeof(info));
@@ -549,7 +607,7 @@ static const hostile_t  hostile[] = {
     { "1234 5000 ", "1234 +5000 ", NULL, NULL, "offset: " },
     /* Carries. */
     { "/var/log/a.log.1 % 10", "/var/log/a.log.1 abcdefghijk 10", NULL, NULL,
-      "carry_len <= offset: 11 > 10" },
+      "carry_len <= offset: 11 bytes carried (0 of them from before a truncation) > 10" },
     { "00000000deadbeef 0 0", "00000000deadbeef 1 0", NULL, NULL,
       "while skipping" },
     { "ab%20c", "ab%2", NULL, NULL, "carry: badly encoded" },
@@ -609,7 +667,8 @@ static const hostile_t  hostile[] = {
     { "c 2 a b", "c 2 a b-c", NULL, NULL, "label 1" },
     { "t_total c", "t_total x", NULL, NULL, "type" },
     /* Header and record order. */
-    { "gwlog_state 2", "gwlog_state 3", NULL, NULL, "version: 3" },
+    { "gwlog_state 2", "gwlog_state 4", NULL, NULL, "version: 4" },
+    { "gwlog_state 2", "gwlog_state 3", NULL, NULL, "fields, not 14" },
     { "gwlog_state 2", "gwlog_state 0", NULL, NULL, "version: 0" },
     { "gwlog_state 2 4 ", "gwlog_state 2 0 ", NULL, NULL, "generation: 0" },
     { "1700000000", "99999999999", NULL, NULL, "time 99999999999" },
@@ -658,6 +717,7 @@ state_suite(void)
     tcase_set_timeout(tc, 20);              /* each test takes < 50 ms */
     tcase_add_test(tc, test_parse_good);
     tcase_add_test(tc, test_version1);
+    tcase_add_test(tc, test_version3_join_at);
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_nul_byte);
     tcase_add_test(tc, test_fallback);

@@ -21,6 +21,7 @@ Prints one line per check and "hostile_state: N passed, M failed".
 
 import gzip
 import os
+import re
 import shutil
 import sys
 import time
@@ -47,6 +48,18 @@ def file_line(text, log):
         if f[0] == "file" and f[9] == log:
             return lines, i, f
     raise RuntimeError("no file record for %s in the checkpoint" % log)
+
+
+def as_v3(text):
+    """text in state version 3: JOIN_AT (0) after each file record."""
+    lines = text.split("\n")
+    h = lines[0].split(" ")
+    assert h[0] == "gwlog_state" and h[1] in ("2", "3"), lines[0]
+    if h[1] == "2":
+        h[1] = "3"
+        lines[0] = " ".join(h)
+        lines = [l + " 0" if l.startswith("file ") else l for l in lines]
+    return "\n".join(lines)
 
 
 def with_file(text, log, change):
@@ -96,6 +109,14 @@ def hostile_variants(text, log):
         ("carry longer than offset",
          with_file(text, log, set_field(10, "x" * (off + 1))),
          "carry_len <= offset"),
+        ("carry's part from before a truncation longer than the carry",
+         with_file(as_v3(text), log, set_field(13, "1")),
+         "join_at <= carry_len"),
+        ("carry past the offset by more than its part from before a "
+         "truncation",
+         with_file(with_file(as_v3(text), log,
+                             set_field(10, "x" * (off + 3))), log,
+                   set_field(13, "2")), "carry_len <= offset"),
         ("absurd counts",
          end_changed(text, lambda e: e.__setitem__(1, "4000000000")),
          "counts"),
@@ -157,8 +178,9 @@ def hostile_checkpoints():
         os.makedirs(st)
         with open(os.path.join(st, good_slot), "wb") as f:
             f.write(good_bytes)
-        bad = bad.replace("gwlog_state 2 %d " % gen,
-                          "gwlog_state 2 %d " % (gen + 1), 1)
+        bad = re.sub(r"^gwlog_state (\d+) %d " % gen,
+                     lambda m: "gwlog_state %s %d " % (m.group(1), gen + 1),
+                     bad, count=1)
         with open(os.path.join(st, other), "wb") as f:
             f.write(gzip.compress(bad.encode("ascii")))
         # Lines written while it was down: read from the good offset on.

@@ -742,6 +742,77 @@ def deleted_unread():
     ex.stop()
 
 
+def wait_read(ex, path, timeout=20):
+    """Until the exporter has read every byte now in path."""
+    want = os.path.getsize(path)
+    deadline = time.time() + timeout
+    while ex.value("gwlog_bytes_read_total") < want:
+        if time.time() > deadline:
+            raise RuntimeError("%s: %d bytes not read within %d s"
+                               % (path, want, timeout))
+        time.sleep(0.02)
+
+
+def cut_line(finished, kill):
+    """The line being written when the file is truncated, read half: 300
+    lines and the first half of line 300 are read; the copy is taken; the
+    file is truncated.  Either the writer had finished that line in bytes
+    truncated before anyone read them (finished: the copy ends before the
+    half, and the new content starts with line 301, a line of its own on
+    disk), or it goes on with the second half in the new content (a writer
+    that splits lines across writes).  With kill, a checkpoint is taken
+    after the truncation and the exporter SIGKILLed before the new content
+    comes (the half line is in the checkpoint).  Exact either way: line 300
+    is lost and counted in bytes when finished, counted whole otherwise;
+    line 301 on is counted once."""
+    name = "line cut by a truncation, %s%s" % (
+        "finished in the unread window" if finished else "goes on after it",
+        ", SIGKILL after a checkpoint" if kill else "")
+    d = tailing.setup("cut_%d%d" % (finished, kill))
+    log = os.path.join(d, "access.log")
+    state = os.path.join(d, "state")
+    lines = pool(d, 400, 701 + 2 * finished + kill)
+    # Two valid lines at the cut (the pool has 2% garbage): whether a
+    # line parses is what tells the two cases apart.
+    for i in (300, 301):
+        while not lines[i].startswith(b"{") or b"garbage" in lines[i]:
+            lines.append(lines.pop(i))
+    line = lines[300]
+    half = len(line) // 2
+    with open(log, "wb") as f:
+        f.write(b"".join(lines[:300]))
+    ex = start_exporter(d, log, state)
+    wait_read(ex, log)
+    with open(log, "ab") as f:
+        f.write(line[:half])
+    wait_read(ex, log)
+    # copytruncate: the copy, then the truncation.
+    with open(log + ".1", "wb") as f:
+        f.write(b"".join(lines[:300]) + (b"" if finished else line[:half]))
+    os.truncate(log, 0)
+    if kill:
+        wait_checkpoint(state, count=2)
+        ex.kill()
+    with open(log, "ab") as f:
+        if not finished:
+            f.write(line[half:])
+        f.write(b"".join(lines[301:]))
+    if kill:
+        ex.start()
+    counted = lines[:300] + lines[301:] if finished else lines
+    verify_exact(name, ex, d, counted,
+                 expected=expected_series(d, b"".join(counted)))
+    lost = lost_bytes(ex)
+    if finished:
+        report("%s: loss counted" % name, lost >= half,
+               "gwlog_truncated_bytes_lost_total %d (%d bytes of line 300 "
+               "read)" % (lost, half))
+    else:
+        report("%s: nothing counted lost" % name, lost == 0,
+               "gwlog_truncated_bytes_lost_total %d" % lost)
+    ex.stop()
+
+
 SCENARIOS = [
     ("down_create", lambda: down_x3("create")),
     ("down_compress", lambda: down_x3("compress")),
@@ -757,6 +828,10 @@ SCENARIOS = [
     ("live_create", lambda: live_double("create")),
     ("live_compress", lambda: live_double("compress")),
     ("deleted_unread", deleted_unread),
+    ("cut_finished", lambda: cut_line(True, False)),
+    ("cut_goes_on", lambda: cut_line(False, False)),
+    ("cut_finished_kill", lambda: cut_line(True, True)),
+    ("cut_goes_on_kill", lambda: cut_line(False, True)),
 ]
 
 
