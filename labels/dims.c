@@ -1,6 +1,8 @@
 /* dims.c - The front end of the dimension backends (dims_internal.h:
  * one ops table each), and the CSV backend: tables from a directory of
- * CSV files.  The Redis backend is labels/dims_redis.c. */
+ * CSV files, each loaded into a flat table (labels/dims_table.c) with the
+ * last answer kept in front of it.  The Redis backend is
+ * labels/dims_redis.c. */
 
 #include "labels/dims.h"
 
@@ -16,33 +18,36 @@
 #include <unistd.h>
 
 #include "labels/dims_internal.h"
+#include "labels/dims_table.h"
 #include "lib/clock.h"
-#include "lib/hash.h"
 #include "lib/log.h"
 #include "parsers/csv.h"
 #include "parsers/utf8.h"
 
 
 #define MAX_COLUMNS  64
-#define KEY_SEED     0x13198a2e03707344ULL    /* of a key's hash */
+#define LAST_MISS    256        /* bytes of keys a remembered miss keeps */
 
+/* The last answer of a table, for runs of lines with the same key: valid
+ * while gen equals the table's (a load replaces the rows, whose views it
+ * holds, and bumps the table's gen).  The keys' hash, computed once per
+ * lookup, is compared first; the keys only when it is equal. */
 typedef struct {
-    uint64_t    hash;
-    strv_t     *cols;       /* nkeys key values, then nprovides values */
-} row_t;
-
-typedef struct {
-    row_t      *slots;      /* open addressing, power-of-two capacity */
-    size_t      cap;
-    size_t      n;
-    char       *data;       /* the file's bytes, which cols point into */
-    strv_t     *cells;      /* every row's views, one block */
-} rows_t;
+    uint64_t          gen;      /* 0: nothing remembered */
+    uint64_t          hash;     /* dtab_hash() of its keys */
+    const strv_t     *row;      /* a hit: the row dtab_find() gave; NULL:
+                                 * a miss of the keys encoded in miss */
+    size_t            mlen;
+    char              miss[LAST_MISS];  /* (u32 length, bytes) per key */
+} last_t;
 
 typedef struct {
     const cfg_dim_t  *cfg;
     char             *path;
-    rows_t            rows;
+    dtab_t           *rows;     /* owned; NULL: no rows */
+    uint64_t          gen;      /* bumped whenever rows is replaced */
+    last_t            last;
+    uint64_t          last_hits;    /* lookups the last answer gave */
     struct stat       st;       /* of the file last loaded */
     int               have_st;
     uint64_t          loads;
@@ -76,8 +81,11 @@ static uint64_t dcsv_loads(const void *be, size_t t);
 static dims_state_t dcsv_state(const void *be, size_t t);
 static void dcsv_collect(void *be, store_t *s);
 static void table_load(table_t *t);
-static int rows_parse(table_t *t, char *data, size_t len, rows_t *out);
-static void rows_free(rows_t *r);
+static void table_set_rows(table_t *t, dtab_t *rows);
+static dtab_t *rows_parse(table_t *t, char *data, size_t len);
+static void last_keep(table_t *t, const strv_t *keys, uint64_t h,
+    const strv_t *row);
+static int last_is(const table_t *t, const strv_t *keys);
 
 
 static const dims_ops_t  dcsv_ops = {
@@ -270,6 +278,15 @@ dims_collect(dims_t *d, store_t *s)
 }
 
 
+uint64_t
+dims__last_hits(const dims_t *d, size_t t)
+{
+    const dcsv_t  *c = d->be;
+
+    return d->ops == &dcsv_ops ? c->tables[t].last_hits : 0;
+}
+
+
 int
 dims__families(store_t *s, store_family_t **lookups, store_family_t **entries,
     store_family_t **refresh)
@@ -318,6 +335,7 @@ dcsv_create(const cfg_t *cfg, const char *dir)
     d->ntables = cfg->ndims;
     for (i = 0; i < cfg->ndims; i++) {
         d->tables[i].cfg = &cfg->dims[i];
+        d->tables[i].gen = 1;
         if (dir == NULL) {
             continue;
         }
@@ -341,7 +359,7 @@ dcsv_destroy(void *be)
     size_t   i;
 
     for (i = 0; i < d->ntables; i++) {
-        rows_free(&d->tables[i].rows);
+        dtab_destroy(d->tables[i].rows);
         free(d->tables[i].path);
     }
     free(d->tables);
@@ -379,35 +397,87 @@ dcsv_reload(void *be)
 }
 
 
+/* The keys are hashed once: the last answer when they are the same, else
+ * the table's, which becomes the last answer.  Allocates nothing. */
 static const strv_t *
 dcsv_lookup(void *be, size_t t, const strv_t *keys)
 {
-    dcsv_t    *d = be;
-    rows_t    *r = &d->tables[t].rows;
-    size_t     nkeys = d->tables[t].cfg->nkeys, i, k, mask;
-    uint64_t   h;
-    row_t     *row;
+    dcsv_t        *d = be;
+    table_t       *tb = &d->tables[t];
+    const strv_t  *row;
+    uint64_t       h;
 
-    if (r->n == 0) {
+    if (tb->rows == NULL) {
         return NULL;
     }
-    h = hash_strv(keys, nkeys, KEY_SEED);
-    mask = r->cap - 1;
-    for (i = h & mask; ; i = (i + 1) & mask) {
-        row = &r->slots[i];
-        if (row->cols == NULL) {
-            return NULL;
-        }
-        if (row->hash != h) {
-            continue;
-        }
-        for (k = 0; k < nkeys && strv_eq(row->cols[k], keys[k]); k++) {
-            /* Compare every key column. */
-        }
-        if (k == nkeys) {
-            return row->cols + nkeys;
-        }
+    h = dtab_hash(keys, tb->cfg->nkeys);
+    if (tb->last.hash == h && tb->last.gen == tb->gen && last_is(tb, keys)) {
+        tb->last_hits++;
+        return tb->last.row;
     }
+    row = dtab_find(tb->rows, keys, h);
+    last_keep(tb, keys, h, row);
+    return row;
+}
+
+
+/* Remembers row (NULL: a miss) as the answer for keys, of hash h; a miss
+ * whose keys do not fit in LAST_MISS bytes is not remembered. */
+static void
+last_keep(table_t *t, const strv_t *keys, uint64_t h, const strv_t *row)
+{
+    last_t    *l = &t->last;
+    size_t     k, len = 0;
+    uint32_t   n;
+
+    l->gen = t->gen;
+    l->hash = h;
+    l->row = row;
+    if (row != NULL) {
+        return;
+    }
+    for (k = 0; k < t->cfg->nkeys; k++) {
+        if (keys[k].len > LAST_MISS - sizeof(n) - len) {
+            l->gen = 0;
+            return;
+        }
+        n = (uint32_t) keys[k].len;
+        memcpy(l->miss + len, &n, sizeof(n));
+        len += sizeof(n);
+        if (n > 0) {
+            memcpy(l->miss + len, keys[k].p, n);
+        }
+        len += n;
+    }
+    l->mlen = len;
+}
+
+
+/* 1 when keys are those of the last answer (which must be of this gen). */
+static int
+last_is(const table_t *t, const strv_t *keys)
+{
+    const last_t  *l = &t->last;
+    size_t         k, len = 0;
+    uint32_t       n;
+
+    if (l->row != NULL) {
+        return dtab_row_is(t->rows, l->row, keys);
+    }
+    for (k = 0; k < t->cfg->nkeys; k++) {
+        if (l->mlen - len < sizeof(n)) {
+            return 0;
+        }
+        memcpy(&n, l->miss + len, sizeof(n));
+        len += sizeof(n);
+        if (n != keys[k].len || n > l->mlen - len
+            || (n > 0 && memcmp(l->miss + len, keys[k].p, n) != 0))
+        {
+            return 0;
+        }
+        len += n;
+    }
+    return 1;
 }
 
 
@@ -424,15 +494,19 @@ static dims_result_t
 dcsv_get(void *be, size_t t, const strv_t *keys, unsigned flags,
     const strv_t **row, uint64_t *seq)
 {
-    dcsv_t   *d = be;
-    table_t  *tb;
+    dcsv_t            *d = be;
+    table_t           *tb;
+    _Atomic uint64_t  *c;
 
     (void) seq;
     tb = &d->tables[t];
     *row = dcsv_lookup(d, t, keys);
     if (!(flags & DIMS_NOCOUNT)) {
-        atomic_fetch_add_explicit(*row ? &tb->hits : &tb->misses, 1,
-                                  memory_order_relaxed);
+        /* One writer (the ingest lock's holder): a plain load and store,
+         * no locked read-modify-write per lookup. */
+        c = *row ? &tb->hits : &tb->misses;
+        atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed)
+                                 + 1, memory_order_relaxed);
     }
     return *row ? DIMS_HIT : DIMS_MISS;
 }
@@ -499,7 +573,7 @@ static void
 table_load(table_t *t)
 {
     struct stat  st;
-    rows_t       rows;
+    dtab_t      *rows;
     char        *data = NULL, *fixed;
     ssize_t      r;
     size_t       got = 0;
@@ -515,8 +589,7 @@ table_load(table_t *t)
                             LOG_STR("path", t->path),
                             LOG_STR("missing", t->cfg->missing));
             }
-            rows_free(&t->rows);
-            atomic_store(&t->nrows, 0);
+            table_set_rows(t, NULL);
             atomic_store(&t->state, DIMS_ABSENT);
             t->have_st = 0;
             t->loads++;
@@ -571,37 +644,46 @@ table_load(table_t *t)
     }
     data[got] = '\0';
 
-    if (rows_parse(t, data, got, &rows) != 0) {
-        free(data);
+    rows = rows_parse(t, data, got);
+    free(data);                         /* the rows hold copies */
+    if (rows == NULL) {
         atomic_store(&t->state, DIMS_FAILED);
         return;
     }
-    rows_free(&t->rows);
-    t->rows = rows;
+    table_set_rows(t, rows);
     t->loads++;
-    atomic_store(&t->nrows, rows.n);
     atomic_store(&t->loaded_at, clock_wall());
     atomic_store(&t->state, DIMS_LOADED);
     log_info_kv("dimension table loaded", LOG_STR("table", t->cfg->name),
-                LOG_STR("path", t->path), LOG_U64("rows", rows.n));
+                LOG_STR("path", t->path), LOG_U64("rows", dtab_size(rows)));
 }
 
 
-/* Parses the CSV in data (owned by out on success). */
-static int
-rows_parse(table_t *t, char *data, size_t len, rows_t *out)
+/* Replaces the table's rows with rows (taken; NULL: none).  The new
+ * generation forgets the last answer, whose row was the old table's. */
+static void
+table_set_rows(table_t *t, dtab_t *rows)
+{
+    dtab_destroy(t->rows);
+    t->rows = rows;
+    t->gen++;
+    atomic_store(&t->nrows, rows != NULL ? dtab_size(rows) : 0);
+}
+
+
+/* Parses the CSV in data (still the caller's: the rows copy what they
+ * keep) into a new table of rows; NULL when it is refused. */
+static dtab_t *
+rows_parse(table_t *t, char *data, size_t len)
 {
     const cfg_dim_t  *c = t->cfg;
-    strv_t            cells[MAX_COLUMNS + 1];
+    strv_t            cells[MAX_COLUMNS + 1], row[MAX_COLUMNS];
     int               colidx[MAX_COLUMNS];
     char             *p = data, *end = data + len;
     size_t            ncols, n, i, k, lineno = 1, rowline, nrows, skipped = 0;
-    size_t            width = c->nkeys + c->nprovides, first_bad = 0, mask;
-    strv_t           *row;
-    row_t            *slot;
-    uint64_t          h;
-
-    memset(out, 0, sizeof(*out));
+    size_t            width = c->nkeys + c->nprovides, first_bad = 0;
+    size_t            uses, most = 1;
+    dtab_t           *rows;
 
     /* Header. */
     if (csv_record(&p, end, cells, MAX_COLUMNS + 1, &ncols, &lineno) != 0
@@ -610,7 +692,7 @@ rows_parse(table_t *t, char *data, size_t len, rows_t *out)
         log_error_kv("dimension table refused: bad or missing header row",
                      LOG_STR("table", c->name), LOG_STR("path", t->path),
                      LOG_U64("line", 1));
-        return -1;
+        return NULL;
     }
     for (i = 0; i < width; i++) {
         const char  *want = i < c->nkeys ? c->key_columns[i]
@@ -629,29 +711,29 @@ rows_parse(table_t *t, char *data, size_t len, rows_t *out)
                          "from the header", LOG_STR("table", c->name),
                          LOG_STR("path", t->path), LOG_U64("line", 1),
                          LOG_STR("column", want));
-            return -1;
+            return NULL;
         }
     }
 
-    /* Rows: at most one per line left in the file. */
+    /* Rows: at most one per line left in the file, their values at most
+     * the file's bytes times the most any column is used (a column may
+     * be a key and provided too). */
     nrows = 1;
     for (i = 0; i < len; i++) {
         nrows += data[i] == '\n';
     }
-    out->cap = 16;
-    while (out->cap < nrows * 2) {
-        out->cap *= 2;
+    for (i = 0; i < width; i++) {
+        for (k = 0, uses = 0; k < width; k++) {
+            uses += colidx[k] == colidx[i];
+        }
+        most = uses > most ? uses : most;
     }
-    out->slots = calloc(out->cap, sizeof(row_t));
-    out->cells = calloc(nrows * width + 1, sizeof(strv_t));
-    if (out->slots == NULL || out->cells == NULL) {
-        rows_free(out);
+    rows = dtab_create(c->nkeys, c->nprovides, nrows,
+                       len > SIZE_MAX / 4 / most ? SIZE_MAX : len * most);
+    if (rows == NULL) {
         log_error("dimension table %s: out of memory", c->name);
-        return -1;
+        return NULL;
     }
-    out->data = data;
-    mask = out->cap - 1;
-    row = out->cells;
 
     while (p < end) {
         rowline = lineno;
@@ -671,42 +753,13 @@ rows_parse(table_t *t, char *data, size_t len, rows_t *out)
         for (i = 0; i < width; i++) {
             row[i] = cells[colidx[i]];
         }
-        h = hash_strv(row, c->nkeys, KEY_SEED);
-        for (i = h & mask; ; i = (i + 1) & mask) {
-            slot = &out->slots[i];
-            if (slot->cols == NULL) {
-                slot->hash = h;
-                slot->cols = row;
-                out->n++;
-                row += width;
-                break;
-            }
-            for (k = 0; k < c->nkeys && slot->hash == h
-                        && strv_eq(slot->cols[k], row[k]); k++)
-            {
-                /* Compare every key column. */
-            }
-            if (k == c->nkeys) {
-                slot->cols = row;               /* a later row wins */
-                row += width;
-                break;
-            }
-        }
+        /* Cannot fail: sized above (a later row wins). */
+        (void) dtab_insert(rows, row, dtab_hash(row, c->nkeys));
     }
     if (skipped) {
         log_warn_kv("dimension table: malformed rows skipped",
                     LOG_STR("table", c->name), LOG_STR("path", t->path),
                     LOG_U64("rows", skipped), LOG_U64("line", first_bad));
     }
-    return 0;
-}
-
-
-static void
-rows_free(rows_t *r)
-{
-    free(r->slots);
-    free(r->cells);
-    free(r->data);
-    memset(r, 0, sizeof(*r));
+    return rows;
 }

@@ -71,6 +71,10 @@ void *dredis_create(const cfg_t *cfg, const char *addr);
 
 extern const dims_ops_t  dredis_ops;
 
+/* Lookups of table t the CSV backend answered from the table's last
+ * answer (0 for other backends); for tests, on the ingest side. */
+uint64_t dims__last_hits(const dims_t *d, size_t t);
+
 /* The families every backend sets (lookups by table and result, cache
  * entries and last refresh by table), found or added in s.  Returns 0, or
  * -1 when one could not be added. */

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "labels/dims.h"
+#include "labels/dims_internal.h"
 #include "lib/log.h"
 #include "tests/testutil.h"
 
@@ -432,6 +433,147 @@ START_TEST(test_unterminated_quote_row)
 END_TEST
 
 
+START_TEST(test_last_answer)
+{
+    uint64_t  before;
+
+    tu_write_str(dir, "gateway_cluster.csv",
+                 "local_ip,app_group,region_id\n10.0.0.1,g1,r1\n"
+                 "10.0.0.2,g2,r2\n");
+    tu_write_str(dir, "api_meta.csv",
+                 "product,api,priority\necs,Run,P0\necs,Stop,P1\n"
+                 "ec,sRun,P2\n");
+    open_dims();
+
+    /* Runs of one key are answered by the last answer, hits and misses
+     * alike; any other key is not. */
+    ck_cluster("10.0.0.1", "g1", "r1");
+    before = dims__last_hits(dims, T_CLUSTER);
+    ck_cluster("10.0.0.1", "g1", "r1");
+    ck_cluster("10.0.0.1", "g1", "r1");
+    ck_assert_uint_eq(dims__last_hits(dims, T_CLUSTER), before + 2);
+    ck_cluster("10.0.0.2", "g2", "r2");
+    ck_cluster("10.0.0.1", "g1", "r1");
+    ck_cluster("10.0.0.9", NULL, NULL);
+    ck_cluster("10.0.0.9", NULL, NULL);
+    ck_cluster("10.0.0.1", "g1", "r1");
+    ck_assert_uint_eq(dims__last_hits(dims, T_CLUSTER), before + 3);
+
+    /* Composite keys: the same first key with another second one, and
+     * the same bytes split elsewhere, are other keys. */
+    ck_api("ecs", "Run", "P0");
+    ck_api("ecs", "Stop", "P1");
+    ck_api("ecs", "Stop", "P1");
+    ck_api("ec", "sRun", "P2");
+    ck_api("ecs", "Run", "P0");
+    ck_api("ecsR", "un", NULL);
+    ck_api("ecsR", "un", NULL);
+    ck_api("ecs", "Run", "P0");
+    ck_assert_uint_eq(dims__last_hits(dims, T_API), 2);
+}
+END_TEST
+
+
+START_TEST(test_last_answer_reload)
+{
+    uint64_t  before;
+    char     *p;
+
+    tu_write_str(dir, "gateway_cluster.csv",
+                 "local_ip,app_group,region_id\n10.0.0.1,g1,r1\n");
+    set_mtime("gateway_cluster.csv", 1000000000);
+    open_dims();
+    ck_cluster("10.0.0.1", "g1", "r1");
+    ck_cluster("10.0.0.1", "g1", "r1");
+
+    /* The same size and a new mtime: the last answer (a row of the old
+     * table) is not given again. */
+    tu_write_str(dir, "gateway_cluster.csv",
+                 "local_ip,app_group,region_id\n10.0.0.1,g2,r2\n");
+    set_mtime("gateway_cluster.csv", 1000000001);
+    ck_assert_int_eq(dims_reload_if_changed(dims), 1);
+    before = dims__last_hits(dims, T_CLUSTER);
+    ck_cluster("10.0.0.1", "g2", "r2");
+    ck_assert_uint_eq(dims__last_hits(dims, T_CLUSTER), before);
+    ck_cluster("10.0.0.1", "g2", "r2");
+    ck_assert_uint_eq(dims__last_hits(dims, T_CLUSTER), before + 1);
+
+    /* A remembered miss, then the key appears. */
+    ck_cluster("10.0.0.7", NULL, NULL);
+    ck_cluster("10.0.0.7", NULL, NULL);
+    tu_write_str(dir, "gateway_cluster.csv",
+                 "local_ip,app_group,region_id\n10.0.0.7,g7,r7\n");
+    set_mtime("gateway_cluster.csv", 1000000002);
+    ck_assert_int_eq(dims_reload_if_changed(dims), 1);
+    ck_cluster("10.0.0.7", "g7", "r7");
+    ck_cluster("10.0.0.7", "g7", "r7");
+
+    /* The file is removed: an empty table, the last hit forgotten. */
+    p = tu_path(dir, "gateway_cluster.csv");
+    ck_assert_int_eq(unlink(p), 0);
+    free(p);
+    ck_assert_int_eq(dims_reload_if_changed(dims), 1);
+    ck_cluster("10.0.0.7", NULL, NULL);
+
+    /* It comes back with the same row: found again. */
+    tu_write_str(dir, "gateway_cluster.csv",
+                 "local_ip,app_group,region_id\n10.0.0.7,g8,r8\n");
+    ck_assert_int_eq(dims_reload_if_changed(dims), 1);
+    ck_cluster("10.0.0.7", "g8", "r8");
+}
+END_TEST
+
+
+START_TEST(test_empty_and_long_keys)
+{
+    size_t   big = 70000, len = 0, i;
+    char    *csv = malloc(2 * big + 256), *key = malloc(big + 1);
+    strv_t   k;
+
+    /* An empty key is a key like any other; keys of 70,000 bytes that
+     * differ in their last byte are two keys. */
+    len += (size_t) snprintf(csv, 256, "local_ip,app_group,region_id\n"
+                                        ",empty,r0\n");
+    for (i = 0; i < big; i++) {
+        key[i] = (char) ('0' + i % 10);
+    }
+    key[big - 1] = 'a';
+    memcpy(csv + len, key, big);
+    len += big;
+    len += (size_t) snprintf(csv + len, 64, ",long-a,ra\n");
+    key[big - 1] = 'b';
+    memcpy(csv + len, key, big);
+    len += big;
+    len += (size_t) snprintf(csv + len, 64, ",long-b,rb\n");
+    tu_write(dir, "gateway_cluster.csv", csv, len);
+    open_dims();
+    ck_assert_uint_eq(dims_entries(dims, T_CLUSTER), 3);
+    ck_cluster("", "empty", "r0");
+    ck_cluster("", "empty", "r0");
+    k.p = key;
+    k.len = big;
+    for (i = 0; i < 2; i++) {               /* the second is a last hit */
+        key[big - 1] = 'b';
+        ck_assert(dims_lookup(dims, T_CLUSTER, &k) != NULL
+                  && memcmp(dims_lookup(dims, T_CLUSTER, &k)[0].p,
+                            "long-b", 6) == 0);
+        key[big - 1] = 'a';
+        ck_assert(dims_lookup(dims, T_CLUSTER, &k) != NULL
+                  && memcmp(dims_lookup(dims, T_CLUSTER, &k)[0].p,
+                            "long-a", 6) == 0);
+        key[big - 1] = 'c';                 /* a miss too long to keep */
+        ck_assert_ptr_null(dims_lookup(dims, T_CLUSTER, &k));
+        ck_assert_ptr_null(dims_lookup(dims, T_CLUSTER, &k));
+    }
+    k.len = big - 1;                        /* a prefix: a miss */
+    ck_assert_ptr_null(dims_lookup(dims, T_CLUSTER, &k));
+    ck_cluster("", "empty", "r0");
+    free(csv);
+    free(key);
+}
+END_TEST
+
+
 START_TEST(test_many_rows)
 {
     size_t  n = 100000, i, len = 0, cap = n * 40 + 64;
@@ -520,6 +662,8 @@ dims_suite(void)
     tcase_add_test(tc, test_no_dir);
     tcase_add_test(tc, test_reload);
     tcase_add_test(tc, test_failed_reload_keeps_rows);
+    tcase_add_test(tc, test_last_answer);
+    tcase_add_test(tc, test_last_answer_reload);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("Limits");
@@ -528,6 +672,7 @@ dims_suite(void)
     tcase_add_test(tc, test_failed_reload_not_retried);
     tcase_add_test(tc, test_unterminated_quote_row);
     tcase_add_test(tc, test_many_rows);
+    tcase_add_test(tc, test_empty_and_long_keys);
     tcase_add_test(tc, test_wide_header);
     suite_add_tcase(s, tc);
 

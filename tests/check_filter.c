@@ -474,6 +474,51 @@ START_TEST(test_value_number)
 END_TEST
 
 
+/* The integer fast path gives strtod()'s bits: every length from 1 to 18
+ * digits (15 and below take the fast path, longer ones strtod), both
+ * signs, numbers of the corpus' shapes, and near misses that must fall
+ * back (a fraction, an exponent). */
+START_TEST(test_value_number_exact)
+{
+    static const char *const  cases[] = {
+        "0", "-0", "7", "-7", "999999999999999", "-999999999999999",
+        "1000000000000000", "9007199254740993", "123456789012345678",
+        "1764230400", "1000", "1001", "0.0", "-0.0", "10e0", "1E15",
+        "123.000", "5e-324", "12345678901234.5",
+    };
+    char      buf[32];
+    double    x, want;
+    uint64_t  r = 88172645463325252ULL, a, b;
+    size_t    i, len;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        want = strtod(cases[i], NULL);
+        ck_assert_int_eq(value_number((strv_t) { cases[i],
+                                                 strlen(cases[i]) }, &x), 1);
+        memcpy(&a, &x, 8);
+        memcpy(&b, &want, 8);
+        ck_assert_msg(a == b, "%s: %a, strtod %a", cases[i], x, want);
+    }
+    for (i = 0; i < 200000; i++) {
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
+        len = 1 + r % 18;
+        snprintf(buf, sizeof(buf), "%s%llu", (r >> 20) & 1 ? "-" : "",
+                 (unsigned long long) ((r >> 21) % 1000000000000000000ULL));
+        if (strlen(buf) > len + ((r >> 20) & 1)) {
+            buf[len + ((r >> 20) & 1)] = '\0';
+        }
+        want = strtod(buf, NULL);
+        ck_assert_int_eq(value_number((strv_t) { buf, strlen(buf) }, &x), 1);
+        memcpy(&a, &x, 8);
+        memcpy(&b, &want, 8);
+        ck_assert_msg(a == b, "%s: %a, strtod %a", buf, x, want);
+    }
+}
+END_TEST
+
+
 Suite *
 filter_suite(void)
 {
@@ -494,6 +539,7 @@ filter_suite(void)
     tcase_add_test(tc, test_short_circuit);
     tcase_add_test(tc, test_reuse);
     tcase_add_test(tc, test_value_number);
+    tcase_add_test(tc, test_value_number_exact);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("Limits");

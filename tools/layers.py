@@ -32,7 +32,7 @@ LAYERS = ["lib", "parsers", "config", "labels", "exporter"]
 TOP = ["tests", "tools"]
 # Headers private to their folder, beside the *_internal.h ones: the
 # dimension cache, reached through the backends (labels/dims_internal.h).
-PRIVATE = {"labels/dims_cache.h"}
+PRIVATE = {"labels/dims_cache.h", "labels/dims_table.h"}
 # May include private headers of other folders.
 WHITE_BOX = {"tests"}
 # Written into the build directory by the Makefile.
