@@ -797,12 +797,17 @@ def prometheus_scrapes(ex, d, name, flags, want_ct, histogram):
 
 
 def start_prometheus(d, name, target, flags):
+    """A Prometheus scraping target every second, evaluating the shipped
+    regional recording rules every second."""
     pd = os.path.join(d, "prom-" + name)
     os.makedirs(pd)
     conf = os.path.join(pd, "prometheus.yml")
     with open(conf, "w") as f:
         f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                "scrape_configs:\n  - job_name: gwlog\n    static_configs:\n"
+                "  evaluation_interval: 1s\n"
+                "rule_files: ['%s']\n"
+                % os.path.join(T.ROOT, "alerts", "regional.rules.yml"))
+        f.write("scrape_configs:\n  - job_name: gwlog\n    static_configs:\n"
                 "      - targets: ['127.0.0.1:%d']\n" % target)
     port = free_port()
     log = open(os.path.join(pd, "prometheus.log"), "wb")
@@ -849,17 +854,25 @@ def quantile_tests(ex, d, log):
           'seconds{product="nativeprobe"}[1m])))')
     qc = ('histogram_quantile(0.99, sum by (le) (rate(gw_product_request_'
           'duration_seconds_bucket{product="nativeprobe"}[1m])))')
-    nat = cla = None
+    # The shipped recording rules (alerts/regional.rules.yml).
+    rn = ('region_product:gw_product_request_duration_seconds:'
+          'native_p99_rate1m{product="nativeprobe"}')
+    rc_ = ('region_product:gw_product_request_duration_seconds:'
+           'p99_rate1m{product="nativeprobe"}')
+    nat = cla = rnat = rcla = None
     try:
         # Both need two scrapes with the probe's series in them; then a few
         # more seconds so that each rate spans several scrapes.
         deadline, seen = time.time() + 120, None
         while time.time() < deadline:
             try:
-                rn, rc = prom_query(nport, qn), prom_query(cport, qc)
-                if rn and rc:
-                    nat = float(rn[0]["value"][1])
-                    cla = float(rc[0]["value"][1])
+                a, b = prom_query(nport, qn), prom_query(cport, qc)
+                c, e = prom_query(nport, rn), prom_query(cport, rc_)
+                if a and b and c and e:
+                    nat = float(a[0]["value"][1])
+                    cla = float(b[0]["value"][1])
+                    rnat = float(c[0]["value"][1])
+                    rcla = float(e[0]["value"][1])
                     seen = seen or time.time()
                     if time.time() - seen > 5:
                         break
@@ -877,7 +890,11 @@ def quantile_tests(ex, d, log):
     check("prometheus default: the classic p99 of the same lines lies in "
           "the classic bucket (0.1, 0.25]",
           cla is not None and 0.1 < cla <= 0.25, "classic %s" % cla)
-    print("    native p99 %s s, classic p99 %s s" % (nat, cla))
+    check("rules: region_product:...:native_p99_rate1m within 10 %% of 0.12 "
+          "s (classic rule: %s)" % rcla,
+          rnat is not None and abs(rnat - 0.12) <= 0.012, "native %s" % rnat)
+    print("    native p99 %s s (rule %s), classic p99 %s s (rule %s)"
+          % (nat, rnat, cla, rcla))
 
 
 def main():
