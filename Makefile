@@ -172,6 +172,7 @@ docs-update: all
 	@python3 tools/docs.py --write
 
 unit: $(BUILD)/check_gwlog
+	@python3 tests/native_keys.py --check
 	@cd tests && ../$(BUILD)/check_gwlog
 
 integration: all

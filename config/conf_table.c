@@ -371,6 +371,15 @@ static const cfg_cmd_t cfg_metric_cmds[] = {
     { .name = "siblings", .type = CFG_T_CUSTOM, .set = cfg_set_siblings,
       .tname = "map",
       .help = "{label: [values]}: series created together, at 0" },
+    { .name = "native_histogram_bucket_factor", .type = CFG_T_POSITIVE,
+      .offset = offsetof(cfg_metric_t, native_factor),
+      .help = "histogram: > 1 adds native buckets this much apart at "
+              "most (protobuf only)" },
+    { .name = "native_histogram_max_bucket_number", .type = CFG_T_UINT,
+      .offset = offsetof(cfg_metric_t, native_max_buckets),
+      .dflt = CFG_STR(CFG_DEFAULT_NATIVE_MAX_BUCKETS),
+      .min = 1, .max = 1000000,
+      .help = "native buckets of a series beyond halve its resolution" },
     cfg_null_cmd
 };
 
@@ -619,9 +628,17 @@ cfg_check_metric(cfg_ctx_t *ctx, yaml_node_t *item, void *conf,
         if (node == NULL) {
             node = cfg_map_get(ctx, item, "buckets");
         }
+        if (node == NULL) {
+            node = cfg_map_get(ctx, item, "native_histogram_bucket_factor");
+        }
+        if (node == NULL) {
+            node = cfg_map_get(ctx, item,
+                               "native_histogram_max_bucket_number");
+        }
         if (node != NULL) {
-            return cfg_error(ctx, node, "%s: \"value\" and \"buckets\" are "
-                             "for histograms", what);
+            return cfg_error(ctx, node, "%s: \"value\", \"buckets\" and "
+                             "the native_histogram_ keys are for histograms",
+                             what);
         }
         return 0;
     }
@@ -639,6 +656,11 @@ cfg_check_metric(cfg_ctx_t *ctx, yaml_node_t *item, void *conf,
     }
     if (m->nbuckets == 0) {
         return cfg_error(ctx, item, "%s: a histogram needs \"buckets\"", what);
+    }
+    node = cfg_map_get(ctx, item, "native_histogram_bucket_factor");
+    if (node != NULL && !(m->native_factor > 1)) {
+        return cfg_error(ctx, node, "%s: native_histogram_bucket_factor "
+                         "must be greater than 1", what);
     }
     return 0;
 }

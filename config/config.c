@@ -252,6 +252,8 @@ config_metric_equal(const cfg_metric_t *a, const cfg_metric_t *b)
         || !cfg_str_equal(a->value_field, b->value_field)
         || a->scale != b->scale || a->nbuckets != b->nbuckets
         || a->max_series != b->max_series
+        || a->native_factor != b->native_factor
+        || a->native_max_buckets != b->native_max_buckets
         || !cfg_str_equal(a->sibling_label, b->sibling_label)
         || !cfg_strs_equal(a->sibling_values, a->nsibling_values,
                            b->sibling_values, b->nsibling_values))

@@ -187,6 +187,9 @@ typedef struct {
     char              *sibling_label;   /* NULL: no siblings */
     char             **sibling_values;
     size_t             nsibling_values;
+    double             native_factor;   /* histogram: native buckets'
+                                         * growth; 0 (default): none */
+    uint64_t           native_max_buckets;  /* default 160 */
     int                line;
 } cfg_metric_t;
 
@@ -226,6 +229,7 @@ typedef struct {
 /* The defaults, as plain numbers: config/conf_table.c turns them into the
  * text of the keys' defaults, which the setters parse like user input. */
 #define CFG_DEFAULT_MAX_SERIES      100000
+#define CFG_DEFAULT_NATIVE_MAX_BUCKETS 160     /* labels/native.h */
 #define CFG_DEFAULT_MAX_LINE_BYTES  1048576
 #define CFG_DEFAULT_MAX_LABEL_BYTES 1024
 #define CFG_DEFAULT_POLL_INTERVAL   0.25

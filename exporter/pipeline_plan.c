@@ -407,6 +407,8 @@ compile_metrics(pipeline_t *p, char *err, size_t errlen)
         def.scale = m->scale;
         def.max_series = m->max_series;
         def.ttl = m->series_ttl;
+        def.native_factor = m->native_factor;
+        def.native_max_buckets = (uint32_t) m->native_max_buckets;
         def.sibling_label = -1;
         if (m->sibling_label != NULL) {
             for (k = 0; k < m->nlabels; k++) {

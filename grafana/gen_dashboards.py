@@ -214,6 +214,10 @@ fleet = dashboard(
         panel("p99 latency by product and region",
               [("histogram_quantile(0.99, sum by (product, region, le) (%s (region_product:gw_product_request_duration_seconds_bucket:rate1m{%s})))" % (DEDUP, RP), "{{product}} {{region}}")],
               "s"),
+        panel("p99 latency by product and region: native and classic buckets",
+              [("max by (product, region) (namespace_product_gw_rt_native_p99{%s}) / 1000" % RP, "{{product}} {{region}} native"),
+               ("max by (product, region) (namespace_product_gw_rt_p99{%s}) / 1000" % RP, "{{product}} {{region}} classic")],
+              "s", description="The native p99 comes from the exporter's native buckets (8 per doubling, README \"Native histograms\"), present when the regional Prometheus runs with --enable-feature=native-histograms; the classic p99 interpolates inside the classic buckets (0.1-0.25 s, ...). max over the region's series (region_id, biz_region_id)."),
     ],
     "QPS, success rate, mean and p99 latency, 5xx by product and region (global Prometheus).")
 
@@ -413,8 +417,9 @@ node = dashboard(
               "percentunit"),
         panel("Mean and p99 latency by product",
               [('sum by (product) (rate(gw_product_request_duration_seconds_sum{%s}[%s])) / sum by (product) (rate(gw_product_request_duration_seconds_count{%s}[%s]))' % (N, RI, N, RI), "{{product}} mean"),
-               ('histogram_quantile(0.99, sum by (product, le) (rate(gw_product_request_duration_seconds_bucket{%s}[%s])))' % (N, RI), "{{product}} p99")],
-              "s"),
+               ('histogram_quantile(0.99, sum by (product, le) (rate(gw_product_request_duration_seconds_bucket{%s}[%s])))' % (N, RI), "{{product}} p99"),
+               ('histogram_quantile(0.99, sum by (product) (rate(gw_product_request_duration_seconds{%s}[%s])))' % (N, RI), "{{product}} p99 native")],
+              "s", description="p99 native: from the native buckets, with a Prometheus scraping them (--enable-feature=native-histograms; it then keeps no classic buckets, and the classic p99 is empty)."),
         panel("Top 10 APIs by QPS",
               [('topk(10, sum by (product, api) (rate(gw_api_requests_total{%s}[%s])))' % (N, RI), "{{product}} {{api}}")],
               "reqps"),

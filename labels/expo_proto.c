@@ -10,8 +10,20 @@
  *                 7 histogram
  *   LabelPair     1 name, 2 value
  *   Gauge/Counter 1 value (double)
- *   Histogram     1 sample_count, 2 sample_sum (double), 3 bucket
+ *   Histogram     1 sample_count, 2 sample_sum (double), 3 bucket; for a
+ *                 family with native buckets also 5 schema (sint32),
+ *                 6 zero_threshold (double), 7 zero_count,
+ *                 9 negative_span, 10 negative_delta (sint64, repeated),
+ *                 12 positive_span, 13 positive_delta
  *   Bucket        1 cumulative_count, 2 upper_bound (double)
+ *   BucketSpan    1 offset (sint32), 2 length
+ *
+ * Native buckets go out as client_golang's makeBuckets() writes them: a
+ * span starts at the first bucket (its offset the absolute index), a gap
+ * of one or two empty buckets is filled with zero counts, a larger gap
+ * starts a new span (offset: the gap); each count is a delta to the
+ * previous bucket's.  proto2 repeated scalars are not packed: one tag per
+ * delta, as the Go client writes them.
  *
  * A nested message is written into a scratch buffer first, then appended
  * with its length: four levels (family, metric, value, bucket) use four
@@ -40,7 +52,12 @@ static void pb_tag(buf_t *b, unsigned field, unsigned wire);
 static void pb_bytes(buf_t *b, unsigned field, const char *p, size_t len);
 static void pb_double(buf_t *b, unsigned field, double v);
 static void pb_uint(buf_t *b, unsigned field, uint64_t v);
+static void pb_sint(buf_t *b, unsigned field, int64_t v);
 static void pb_message(buf_t *b, unsigned field, const buf_t *m);
+static void write_native(buf_t *v, buf_t *w, const store_snap_family_t *f,
+    const native_t *n);
+static void write_side(buf_t *v, buf_t *w, const native_bucket_t *b,
+    size_t len, unsigned span_field, unsigned delta_field);
 static void write_metric(buf_t *m, buf_t *v, buf_t *w,
     const store_snap_t *snap, size_t i, size_t j);
 
@@ -124,8 +141,83 @@ write_metric(buf_t *m, buf_t *v, buf_t *w, const store_snap_t *snap,
             pb_double(w, 2, f->buckets[k]);
             pb_message(v, 3, w);
         }
+        if (f->native) {
+            write_native(v, w, f, store_snap_native(snap, i, j));
+        }
         pb_message(m, 7, v);
         break;
+    }
+}
+
+
+/* The native fields of a Histogram into v (w: scratch); n NULL: a
+ * series without observations yet, at the family's schema. */
+static void
+write_native(buf_t *v, buf_t *w, const store_snap_family_t *f,
+    const native_t *n)
+{
+    const native_bucket_t  *b;
+    size_t                  len;
+
+    pb_sint(v, 5, n != NULL ? native_schema(n) : f->native_schema);
+    pb_double(v, 6, NATIVE_ZERO_THRESHOLD);
+    pb_uint(v, 7, n != NULL ? native_zero_count(n) : 0);
+    if (n == NULL) {
+        return;
+    }
+    len = native_buckets(n, 1, &b);
+    write_side(v, w, b, len, 9, 10);
+    len = native_buckets(n, 0, &b);
+    write_side(v, w, b, len, 12, 13);
+}
+
+
+/* Spans then deltas of one side, as makeBuckets() in client_golang: a
+ * first pass writes the spans, a second the deltas. */
+static void
+write_side(buf_t *v, buf_t *w, const native_bucket_t *b, size_t len,
+    unsigned span_field, unsigned delta_field)
+{
+    uint64_t  prev;
+    int64_t   next, gap, j;
+    uint32_t  length;
+    size_t    k;
+    int       pass;
+
+    for (pass = 0; pass < 2 && len > 0; pass++) {
+        prev = 0;
+        next = 0;
+        length = 0;
+        for (k = 0; k < len; k++) {
+            gap = (int64_t) b[k].index - next;
+            if (k == 0 || gap > 2) {
+                if (k > 0 && pass == 0) {
+                    pb_uint(w, 2, length);
+                    pb_message(v, span_field, w);
+                }
+                w->len = 0;
+                pb_sint(w, 1, gap);     /* the first: the absolute index */
+                length = 0;
+            } else {
+                for (j = 0; j < gap; j++) {
+                    length++;
+                    if (pass == 1) {
+                        pb_sint(v, delta_field, -(int64_t) prev);
+                    }
+                    prev = 0;
+                }
+            }
+            length++;
+            if (pass == 1) {
+                pb_sint(v, delta_field, (int64_t) (b[k].count - prev));
+            }
+            prev = b[k].count;
+            next = (int64_t) b[k].index + 1;
+        }
+        if (pass == 0) {
+            pb_uint(w, 2, length);
+            pb_message(v, span_field, w);
+        }
     }
 }
 
@@ -183,6 +275,16 @@ pb_uint(buf_t *b, unsigned field, uint64_t v)
 {
     pb_tag(b, field, WIRE_VARINT);
     pb_varint(b, v);
+}
+
+
+/* sint32 and sint64: ZigZag, 2n for n >= 0 and -2n - 1 below (the same
+ * number for both widths). */
+static void
+pb_sint(buf_t *b, unsigned field, int64_t v)
+{
+    pb_tag(b, field, WIRE_VARINT);
+    pb_varint(b, ((uint64_t) v << 1) ^ (v < 0 ? UINT64_MAX : 0));
 }
 
 

@@ -105,6 +105,13 @@ store_family_new(store_t *s, const store_family_def_t *def)
         f->pub.buckets = buckets;
         f->pub.nbuckets = def->nbuckets;
         f->stride = def->nbuckets + 2;
+        if (def->native_factor > 1) {
+            f->stride++;                /* the native_t pointer */
+            f->pub.native = 1;
+            f->pub.native_schema = native_schema_for_factor(
+                                       def->native_factor);
+            f->pub.native_max_buckets = def->native_max_buckets;
+        }
     } else {
         f->stride = 1;
     }
@@ -188,6 +195,9 @@ store_family_free(store_family_t *f)
     free(f->sibling_values);
     for (i = 0; (f->ttl || f->collected) && i < f->nseries; i++) {
         free((char *) SERIES_META(f, i).labels);
+    }
+    for (i = 0; f->pub.native && i < f->nseries; i++) {
+        native_free(series_native_get(SERIES_VALS(f, i), &f->pub));
     }
     for (i = 0; i < f->nchunks; i++) {
         free(f->meta[i]);

@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "labels/native.h"
 #include "lib/strv.h"
 
 
@@ -77,6 +78,10 @@ typedef struct {
     double               ttl;                   /* seconds an idle series
                                                  * is kept; 0: forever */
     int                  collected;             /* set by store_family_get() */
+    double               native_factor;         /* histogram: > 1 keeps
+                                                 * native buckets too
+                                                 * (native.h); 0: off */
+    uint32_t             native_max_buckets;    /* 0: no cap */
 } store_family_def_t;
 
 /* One family of a snapshot, for the encoder. */
@@ -94,6 +99,9 @@ typedef struct {
     uint64_t             overflowed;            /* increments folded */
     uint64_t             expired;               /* idle series removed */
     int                  collected;             /* values are doubles */
+    int                  native;                /* keeps native buckets */
+    int                  native_schema;         /* a new series' schema */
+    uint32_t             native_max_buckets;
 } store_snap_family_t;
 
 
@@ -221,5 +229,12 @@ uint64_t store_snap_counter(const store_snap_t *snap, size_t i, size_t j);
 double store_snap_value(const store_snap_t *snap, size_t i, size_t j);
 const uint64_t *store_snap_buckets(const store_snap_t *snap, size_t i,
     size_t j, double *raw_sum);
+
+/* The native buckets of series j of family i (copied with the other
+ * values, so they agree with its count and sum), or NULL when the family
+ * keeps none or the series has none yet.  Valid until the snapshot is
+ * freed. */
+const native_t *store_snap_native(const store_snap_t *snap, size_t i,
+    size_t j);
 
 #endif /* GWLOG_STORE_H */

@@ -76,6 +76,9 @@ store_series_remove(store_family_t *f, uint32_t id)
     }
     f->index[i] = NO_SERIES;
 
+    if (f->pub.native) {
+        native_free(series_native_get(SERIES_VALS(f, id), &f->pub));
+    }
     memset(SERIES_VALS(f, id), 0,
            f->stride * sizeof(uint64_t));
     if (s->ngraves == s->graves_cap) {

@@ -16,7 +16,9 @@
  *   meta[]    per series: hash and a pointer to its packed label values
  *             (u32 length + bytes, per label), in chunks that never move;
  *   vals[]    per series: stride u64 slots (counter: 1; histogram: one per
- *             bucket incl. +Inf, then the raw sum as a double), in chunks;
+ *             bucket incl. +Inf, then the raw sum as a double, then for a
+ *             family with native buckets a native_t pointer, NULL until
+ *             the first observation), in chunks;
  *   index[]   open addressing table of series ids, keyed by hash.
  * Chunks keep every series at a fixed address, so a snapshot can copy the
  * chunk pointer arrays and read label bytes after the lock is released.
@@ -40,6 +42,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "labels/store.h"
 
@@ -139,7 +142,9 @@ typedef struct {
     series_meta_t      **meta;      /* copy of the chunk pointer array */
     const char         **labels;    /* or, for families that expire series,
                                      * the live series' label blocks */
-    uint64_t            *vals;      /* copy of nseries * stride values */
+    uint64_t            *vals;      /* copy of nseries * stride values;
+                                     * native pointers point into natives */
+    char                *natives;   /* copies of the native buckets */
 } snap_family_t;
 
 struct store_snap {
@@ -156,6 +161,27 @@ struct store_snap {
 #define SERIES_META(f, id)  ((f)->meta[(id) >> CHUNK_SHIFT][(id) & CHUNK_MASK])
 #define SERIES_VALS(f, id) \
     (&(f)->vals[(id) >> CHUNK_SHIFT][((id) & CHUNK_MASK) * (f)->stride])
+
+
+_Static_assert(sizeof(native_t *) <= sizeof(uint64_t), "pointer in a slot");
+
+/* Native buckets: the pointer in the last slot of a series' values
+ * (copied with memcpy(), the slot being a uint64_t). */
+static inline native_t *
+series_native_get(const uint64_t *vals, const store_snap_family_t *pub)
+{
+    native_t  *n;
+
+    memcpy(&n, &vals[pub->nbuckets + 2], sizeof(n));
+    return n;
+}
+
+static inline void
+series_native_set(uint64_t *vals, const store_snap_family_t *pub,
+    const native_t *n)
+{
+    memcpy(&vals[pub->nbuckets + 2], &n, sizeof(n));
+}
 
 
 /* Prototypes */

@@ -102,6 +102,7 @@ void
 store_observe(store_family_t *f, uint32_t id, double raw)
 {
     uint64_t  *v;
+    native_t  *n;
     double     x, sum;
     size_t     i, nb;
 
@@ -115,6 +116,12 @@ store_observe(store_family_t *f, uint32_t id, double raw)
     memcpy(&sum, &v[nb + 1], sizeof(sum));
     sum += raw;
     memcpy(&v[nb + 1], &sum, sizeof(sum));
+    if (f->pub.native) {
+        n = series_native_get(v, &f->pub);
+        native_observe(&n, x, f->pub.native_schema,
+                       f->pub.native_max_buckets);
+        series_native_set(v, &f->pub, n);
+    }
 }
 
 

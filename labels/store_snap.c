@@ -13,6 +13,9 @@
 #include "labels/store_internal.h"
 
 
+static int snap_natives(snap_family_t *sf);
+
+
 store_snap_t *
 store_snapshot(store_t *s)
 {
@@ -79,6 +82,9 @@ store_snapshot_collect(store_t *s, void *arg)
                 n++;
             }
             sf->pub.nseries = n;
+            if (sf->pub.native && snap_natives(sf) != 0) {
+                goto err;
+            }
             continue;
         }
         sf->meta = malloc(f->nchunks * sizeof(series_meta_t *));
@@ -92,6 +98,9 @@ store_snapshot_collect(store_t *s, void *arg)
             per = n < CHUNK_SERIES ? n : CHUNK_SERIES;
             memcpy(sf->vals + c * CHUNK_SERIES * f->stride, f->vals[c],
                    per * f->stride * sizeof(uint64_t));
+        }
+        if (sf->pub.native && snap_natives(sf) != 0) {
+            goto err;
         }
     }
     pthread_mutex_unlock(&s->lock);
@@ -130,9 +139,57 @@ store_snap_free(store_snap_t *snap)
         free(snap->fams[i].meta);
         free((void *) snap->fams[i].labels);
         free(snap->fams[i].vals);
+        free(snap->fams[i].natives);
     }
     free(snap->fams);
     free(snap);
+}
+
+
+/* Copies the native buckets the values of sf point to (the store's, under
+ * its lock) into one block, and points the values at the copies.  On
+ * failure every pointer is cleared, so that nothing reads the store's
+ * blocks after the lock.  Returns 0 or -1. */
+static int
+snap_natives(snap_family_t *sf)
+{
+    const native_t  *n;
+    uint64_t        *v;
+    size_t           j, size = 0, off = 0;
+
+    for (j = 0; j < sf->pub.nseries; j++) {
+        n = series_native_get(&sf->vals[j * sf->stride], &sf->pub);
+        if (n != NULL) {
+            size += (native_size(n) + 15) & ~(size_t) 15;
+        }
+    }
+    sf->natives = size > 0 ? malloc(size) : NULL;
+    for (j = 0; j < sf->pub.nseries; j++) {
+        v = &sf->vals[j * sf->stride];
+        n = series_native_get(v, &sf->pub);
+        if (n == NULL) {
+            continue;
+        }
+        if (sf->natives == NULL) {
+            series_native_set(v, &sf->pub, NULL);
+            continue;
+        }
+        series_native_set(v, &sf->pub, native_copy(sf->natives + off, n));
+        off += (native_size(n) + 15) & ~(size_t) 15;
+    }
+    return size > 0 && sf->natives == NULL ? -1 : 0;
+}
+
+
+const native_t *
+store_snap_native(const store_snap_t *snap, size_t i, size_t j)
+{
+    const snap_family_t  *sf = &snap->fams[i];
+
+    if (!sf->pub.native) {
+        return NULL;
+    }
+    return series_native_get(&sf->vals[j * sf->stride], &sf->pub);
 }
 
 
@@ -210,8 +267,11 @@ store_carry(store_t *s, const store_snap_t *snap,
     const store_snap_family_t  *sf;
     store_family_t             *f;
     const uint64_t             *counts;
+    const native_t             *nat;
+    native_t                   *dst;
     strv_t                      values[64];
-    uint64_t                    one;
+    uint64_t                    one, *v;
+    uint32_t                    id;
     double                      sum;
     size_t                      i, j, n = 0;
 
@@ -236,7 +296,16 @@ store_carry(store_t *s, const store_snap_t *snap,
             } else {
                 counts = store_snap_buckets(snap, i, j, &sum);
             }
-            store_merge(f, store_series(f, values), counts, sum);
+            id = store_series(f, values);
+            store_merge(f, id, counts, sum);
+            nat = store_snap_native(snap, i, j);
+            if (f->pub.native && nat != NULL) {
+                v = SERIES_VALS(f, id);
+                dst = series_native_get(v, &f->pub);
+                native_merge(&dst, nat, f->pub.native_schema,
+                             f->pub.native_max_buckets);
+                series_native_set(v, &f->pub, dst);
+            }
             n++;
         }
     }

@@ -830,6 +830,18 @@ static const error_case_t inline_cases[] = {
       "    value: {field: t}\n", 7, "are for histograms" },
     { IN "metrics:\n  - name: a_total\n    help: h\n    type: counter\n"
       "    buckets: [1]\n", 6, "are for histograms" },
+    { IN "metrics:\n  - name: a_total\n    help: h\n    type: counter\n"
+      "    native_histogram_bucket_factor: 1.1\n", 6, "are for histograms" },
+    { IN "fields: {t: {key: T}}\nmetrics:\n"
+      "  - name: a\n    help: h\n    type: histogram\n"
+      "    value: {field: t}\n    buckets: [1]\n"
+      "    native_histogram_bucket_factor: 1\n", 9,
+      "native_histogram_bucket_factor must be greater than 1" },
+    { IN "fields: {t: {key: T}}\nmetrics:\n"
+      "  - name: a\n    help: h\n    type: histogram\n"
+      "    value: {field: t}\n    buckets: [1]\n"
+      "    native_histogram_max_bucket_number: 0\n", 9,
+      "native_histogram_max_bucket_number" },
     { IN "fields: {t: {key: T}}\nmetrics:\n"
       "  - name: a_total\n    help: h\n    type: histogram\n"
       "    value: {field: t}\n    buckets: [1]\n", 4,

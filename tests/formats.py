@@ -40,8 +40,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from fractions import Fraction
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reference as R  # noqa: E402
 import tailing as T   # noqa: E402
 
 OUT = os.path.join(T.HERE, "out", "formats")
@@ -357,6 +359,178 @@ def decode_protobuf(body):
     return samples, types
 
 
+def zigzag(n):
+    return (n >> 1) ^ -(n & 1)
+
+
+def decode_natives(body):
+    """{(family, sorted label pairs): native fields} of every histogram
+    carrying them: schema, zero_threshold, zero_count and each side's
+    spans [(offset, length)] and deltas."""
+    out = {}
+    i = 0
+    while i < len(body):
+        n, i = varint(body, i)
+        msg = body[i:i + n]
+        i += n
+        fam = [v for num, _, v in fields(msg) if num == 1][0].decode()
+        for num, _, m in fields(msg):
+            if num != 4:
+                continue
+            labels, h = [], None
+            for mn, _, mv in fields(m):
+                if mn == 1:
+                    lp = {k: x for k, _, x in fields(mv)}
+                    labels.append((lp[1].decode(), lp.get(2, b"").decode()))
+                elif mn == 7:
+                    h = fields(mv)
+            if h is None or not any(hn == 6 for hn, _, _ in h):
+                continue
+            nat = {"count": 0, "pos_spans": [], "pos_deltas": [],
+                   "neg_spans": [], "neg_deltas": [], "zero_count": 0}
+            for hn, wire, hv in h:
+                if hn == 1:
+                    nat["count"] = hv
+                elif hn == 5:
+                    nat["schema"] = zigzag(hv)
+                elif hn == 6:
+                    nat["zero_threshold"] = hv
+                elif hn == 7:
+                    nat["zero_count"] = hv
+                elif hn in (9, 12):
+                    sp = {k: x for k, _, x in fields(hv)}
+                    nat["neg_spans" if hn == 9 else "pos_spans"].append(
+                        (zigzag(sp.get(1, 0)), sp.get(2, 0)))
+                elif hn in (10, 13):
+                    if wire != 0:
+                        raise ValueError("packed deltas")
+                    nat["neg_deltas" if hn == 10 else "pos_deltas"].append(
+                        zigzag(hv))
+            out[(fam, tuple(sorted(labels)))] = nat
+    return out
+
+
+def expand(spans, deltas):
+    """{index: count} of one side, empty buckets included; refuses spans
+    that client_golang's makeBuckets() would not write."""
+    out, idx, c, di = {}, 0, 0, 0
+    for n, (off, length) in enumerate(spans):
+        if n > 0 and off <= 2:
+            raise ValueError("span after a gap of %d (<= 2)" % off)
+        if length == 0:
+            raise ValueError("empty span")
+        idx += off
+        for _ in range(length):
+            c += deltas[di]
+            di += 1
+            if c < 0:
+                raise ValueError("negative count")
+            out[idx] = c
+            idx += 1
+        if out[idx - 1] == 0:
+            raise ValueError("span ends with an empty bucket")
+    if di != len(deltas):
+        raise ValueError("%d deltas for %d buckets" % (len(deltas), di))
+    return out
+
+
+def exact_key(v, schema):
+    """The native bucket of v > 0 at schema, from its definition: the
+    smallest k with v <= 2^(k / 2^schema), compared exactly (fractions)."""
+    f = Fraction(v)
+    if schema >= 0:
+        p = 2 ** schema
+        k = math.ceil(math.log2(v) * p)
+        fp = f ** p
+        while fp > Fraction(2) ** k:
+            k += 1
+        while fp <= Fraction(2) ** (k - 1):
+            k -= 1
+    else:
+        p = 2 ** -schema
+        k = math.ceil(math.log2(v) / p)
+        while f > Fraction(2) ** (k * p):
+            k += 1
+        while f <= Fraction(2) ** ((k - 1) * p):
+            k -= 1
+    return k
+
+
+def native_model(values, schema, max_buckets, zt=2.0 ** -128):
+    """client_golang's native buckets of values observed in this order:
+    (schema, zero count, {index: count} positive, negative).  Over
+    max_buckets, one schema down (ceil(k / 2)), not below -4."""
+    pos, neg, zero = {}, {}, 0
+    for v in values:
+        if v > zt:
+            side = pos
+        elif v < -zt:
+            side = neg
+        else:
+            zero += 1
+            continue
+        k = exact_key(abs(v), schema)
+        created = k not in side
+        side[k] = side.get(k, 0) + 1
+        if created and len(pos) + len(neg) > max_buckets and schema > -4:
+            schema -= 1
+            for side in (pos, neg):
+                merged = {}
+                for k, c in side.items():
+                    merged[-((-k) // 2)] = merged.get(-((-k) // 2), 0) + c
+                side.clear()
+                side.update(merged)
+    return schema, zero, pos, neg
+
+
+def native_tests(pb, d, log):
+    """Every native histogram of the protobuf body against native_model()
+    of the values the reference read from the log for its series."""
+    ref = R.Reference(R.load_dims(os.path.join(d, "dims")))
+    for line in R.split_lines(open(log, "rb").read()):
+        ref.feed(line)
+    try:
+        nats = decode_natives(pb)
+    except (ValueError, KeyError, IndexError) as e:
+        check("native: decodes", False, str(e))
+        return
+    fam = R.DURATION
+    got = {k[1]: v for k, v in nats.items() if k[0] == fam}
+    check("native: only %s has native buckets" % fam,
+          set(k[0] for k in nats) == {fam}, str(set(k[0] for k in nats)))
+    labels = R.LABELS[fam]
+    bad, nbuckets, schemas, total = [], 0, set(), 0
+    for values, ms in ref.observed.items():
+        lk = tuple(sorted(zip(labels, values)))
+        nat = got.pop(lk, None)
+        if nat is None:
+            bad.append((lk, "missing"))
+            continue
+        schema, zero, pos, neg = native_model([x / 1000 for x in ms], 3, 160)
+        try:
+            gp = {k: c for k, c in expand(nat["pos_spans"],
+                                          nat["pos_deltas"]).items() if c}
+            gn = {k: c for k, c in expand(nat["neg_spans"],
+                                          nat["neg_deltas"]).items() if c}
+        except (ValueError, IndexError) as e:
+            bad.append((lk, str(e)))
+            continue
+        if (nat.get("schema"), nat["zero_count"], gp, gn) !=                 (schema, zero, pos, neg)                 or nat["zero_threshold"] != 2.0 ** -128                 or nat["count"] != len(ms)                 or nat["count"] != zero + sum(pos.values()) +                 sum(neg.values()):
+            bad.append((lk, nat, (schema, zero, pos, neg)))
+        nbuckets += len(pos) + len(neg)
+        schemas.add(schema)
+        total += len(ms)
+    # Series without observations (none in the default config) would
+    # carry the schema and nothing else.
+    bad += [(k, "no observations", v) for k, v in got.items()
+            if v["count"] or v["pos_spans"] or v["neg_spans"]]
+    check("native: buckets, zero bucket, schema and count of every series "
+          "= client_golang's rules on the reference's values", not bad
+          and total > 1000, "%d series, %d observations, %d buckets, "
+          "schemas %s; %s" % (len(ref.observed), total, nbuckets,
+                              sorted(schemas), str(bad[:2])[:600]))
+
+
 # --- checks -----------------------------------------------------------------
 
 def lines_total(samples):
@@ -449,6 +623,7 @@ def exposition_tests(ex, want):
           "%d compared, %s" % (len(stable(ts, tt)), d[:5]))
     check("protobuf: a histogram is there",
           any(t == "histogram" for t in pt.values()))
+    native_tests(pb, ex.d, ex.log)
 
 
 def http_metrics_tests(ex):
@@ -592,7 +767,7 @@ def prometheus_scrapes(ex, d, name, flags, want_ct, histogram):
             try:
                 up = prom_query(port, 'up{job="gwlog"}')
                 lines = prom_query(port, "sum(gwlog_lines_total)")
-                hist = prom_query(port, 'count(%s{le="+Inf"})' % histogram)
+                hist = prom_query(port, 'count(%s)' % histogram)
                 if up and up[0]["value"][1] == "1" and lines and hist \
                         and float(lines[0]["value"][1]) == ex.want:
                     break
@@ -621,6 +796,107 @@ def prometheus_scrapes(ex, d, name, flags, want_ct, histogram):
           bool(hist) and float(hist[0]["value"][1]) > 0, str(hist)[:200])
 
 
+def start_prometheus(d, name, target, flags):
+    """A Prometheus scraping target every second, evaluating the shipped
+    regional recording rules every second."""
+    pd = os.path.join(d, "prom-" + name)
+    os.makedirs(pd)
+    conf = os.path.join(pd, "prometheus.yml")
+    with open(conf, "w") as f:
+        f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                "  evaluation_interval: 1s\n"
+                "rule_files: ['%s']\n"
+                % os.path.join(T.ROOT, "alerts", "regional.rules.yml"))
+        f.write("scrape_configs:\n  - job_name: gwlog\n    static_configs:\n"
+                "      - targets: ['127.0.0.1:%d']\n" % target)
+    port = free_port()
+    log = open(os.path.join(pd, "prometheus.log"), "wb")
+    p = subprocess.Popen(["prometheus", "--config.file=" + conf,
+                          "--storage.tsdb.path=" + os.path.join(pd, "data"),
+                          "--web.listen-address=127.0.0.1:%d" % port]
+                         + flags, stdout=log, stderr=log)
+    log.close()
+    return p, port
+
+
+def stop(p):
+    p.terminate()
+    try:
+        p.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
+def quantile_tests(ex, d, log):
+    """A constant 120 ms latency (product "nativeprobe"), appended while two
+    Prometheus servers scrape: the native p99 (protobuf) lands within 10 %
+    of 0.12 s; the classic one (OpenMetrics, buckets 0.1 and 0.25) can only
+    interpolate inside (0.1, 0.25]."""
+    base = json.loads(T.pool(d, 40, 5)[0])
+    base.update(Product="nativeprobe", TotalUsedTime=120, HttpCode="200",
+                ErrorCode="")
+    line = (json.dumps(base, separators=(",", ":")) + "\n").encode()
+    stop_ev = threading.Event()
+
+    def writer():
+        with open(log, "ab") as f:
+            while not stop_ev.is_set():
+                f.write(line * 20)
+                f.flush()
+                stop_ev.wait(0.25)
+    native, nport = start_prometheus(d, "native-p99", ex.port,
+                                     ["--enable-feature=native-histograms"])
+    classic, cport = start_prometheus(d, "classic-p99", ex.port, [])
+    w = threading.Thread(target=writer, daemon=True)
+    w.start()
+    qn = ('histogram_quantile(0.99, sum(rate(gw_product_request_duration_'
+          'seconds{product="nativeprobe"}[1m])))')
+    qc = ('histogram_quantile(0.99, sum by (le) (rate(gw_product_request_'
+          'duration_seconds_bucket{product="nativeprobe"}[1m])))')
+    # The shipped recording rules (alerts/regional.rules.yml).
+    rn = ('region_product:gw_product_request_duration_seconds:'
+          'native_p99_rate1m{product="nativeprobe"}')
+    rc_ = ('region_product:gw_product_request_duration_seconds:'
+           'p99_rate1m{product="nativeprobe"}')
+    nat = cla = rnat = rcla = None
+    try:
+        # Both need two scrapes with the probe's series in them; then a few
+        # more seconds so that each rate spans several scrapes.
+        deadline, seen = time.time() + 120, None
+        while time.time() < deadline:
+            try:
+                a, b = prom_query(nport, qn), prom_query(cport, qc)
+                c, e = prom_query(nport, rn), prom_query(cport, rc_)
+                if a and b and c and e:
+                    nat = float(a[0]["value"][1])
+                    cla = float(b[0]["value"][1])
+                    rnat = float(c[0]["value"][1])
+                    rcla = float(e[0]["value"][1])
+                    seen = seen or time.time()
+                    if time.time() - seen > 5:
+                        break
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.5)
+    finally:
+        stop_ev.set()
+        w.join()
+        stop(native)
+        stop(classic)
+    check("prometheus native-histograms: histogram_quantile(0.99) of a "
+          "constant 120 ms within 10 %% of 0.12 s (classic: %s)" % cla,
+          nat is not None and abs(nat - 0.12) <= 0.012, "native %s" % nat)
+    check("prometheus default: the classic p99 of the same lines lies in "
+          "the classic bucket (0.1, 0.25]",
+          cla is not None and 0.1 < cla <= 0.25, "classic %s" % cla)
+    check("rules: region_product:...:native_p99_rate1m within 10 %% of 0.12 "
+          "s (classic rule: %s)" % rcla,
+          rnat is not None and abs(rnat - 0.12) <= 0.012, "native %s" % rnat)
+    print("    native p99 %s s (rule %s), classic p99 %s s (rule %s)"
+          % (nat, rnat, cla, rcla))
+
+
 def main():
     if shutil.which("promtool") is None or shutil.which("prometheus") is None:
         print("formats: prometheus/promtool missing (make test installs them)")
@@ -635,17 +911,22 @@ def main():
     want = open(log, "rb").read().count(b"\n")
     ex = T.Exporter(d, [log], name="formats")
     ex.want = want
+    ex.log = log
     try:
         w, got = T.settle(ex, [log])
         check("exporter read the log", w == got, "%s of %s" % (got, w))
         exposition_tests(ex, want)
         http_metrics_tests(ex)
         status_hit_ratio(ex)
-        prometheus_scrapes(ex, d, "default", [],
-                           CT_OM1, "gw_product_request_duration_seconds_bucket")
+        prometheus_scrapes(ex, d, "default", [], CT_OM1,
+                           'gw_product_request_duration_seconds_bucket'
+                           '{le="+Inf"}')
+        # Prometheus 2.42 keeps only the native buckets of a histogram
+        # that has both: the series is the family's own name.
         prometheus_scrapes(ex, d, "native-histograms",
                            ["--enable-feature=native-histograms"], CT_PB,
-                           "gw_product_request_duration_seconds_bucket")
+                           "gw_product_request_duration_seconds")
+        quantile_tests(ex, d, log)
     except Exception as e:  # noqa: BLE001
         check("formats test", False, "%s: %s" % (type(e).__name__, e))
     finally:

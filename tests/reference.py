@@ -493,6 +493,7 @@ class Reference:
         self.dims = dims
         self.counters = {}   # (family, labels tuple) -> int
         self.hist = {}       # labels tuple -> [bucket counts..., count, sum_ms]
+        self.observed = {}   # labels tuple -> [ms, ...] in line order
         self.lines = {"ok": 0, "invalid": 0, "filtered": 0}
         self.reasons = {}
         self.filtered = {"warmup": 0}
@@ -547,6 +548,7 @@ class Reference:
         if ms is not None:
             h = self.hist.setdefault(tuple(vals(DURATION)),
                                      [0] * len(BUCKETS) + [0, 0.0])
+            self.observed.setdefault(tuple(vals(DURATION)), []).append(ms)
             obs = ms / 1000
             for i, le in enumerate(BUCKET_VALUES):
                 if obs <= le:
