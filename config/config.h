@@ -187,6 +187,8 @@ typedef struct {
     char              *sibling_label;   /* NULL: no siblings */
     char             **sibling_values;
     size_t             nsibling_values;
+    char              *exemplar_label;  /* "exemplar": label name */
+    char              *exemplar_field;  /* variable; NULL: no exemplars */
     int                line;
 } cfg_metric_t;
 

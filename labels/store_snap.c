@@ -63,7 +63,10 @@ store_snapshot_collect(store_t *s, void *arg)
              * alive for this snapshot, see store_expire.c) and values. */
             sf->labels = malloc(f->nlive * sizeof(char *) + 1);
             sf->vals = malloc(f->nlive * f->stride * sizeof(uint64_t) + 1);
-            if (sf->labels == NULL || sf->vals == NULL) {
+            if (sf->labels == NULL || sf->vals == NULL
+                || (f->ex != NULL
+                    && (sf->ex = exemplar_snap_new(f->ex, f->nlive)) == NULL))
+            {
                 goto err;
             }
             for (id = 0, n = 0; id < f->nseries; id++) {
@@ -76,6 +79,11 @@ store_snapshot_collect(store_t *s, void *arg)
                 memcpy(sf->vals + n * f->stride,
                        SERIES_VALS(f, id),
                        f->stride * sizeof(uint64_t));
+                if (sf->ex != NULL
+                    && exemplar_snap_copy(sf->ex, n, f->ex, (uint32_t) id) != 0)
+                {
+                    goto err;
+                }
                 n++;
             }
             sf->pub.nseries = n;
@@ -92,6 +100,19 @@ store_snapshot_collect(store_t *s, void *arg)
             per = n < CHUNK_SERIES ? n : CHUNK_SERIES;
             memcpy(sf->vals + c * CHUNK_SERIES * f->stride, f->vals[c],
                    per * f->stride * sizeof(uint64_t));
+        }
+        if (f->ex != NULL) {
+            /* The exemplars are part of the instant (README, "Scrapes
+             * and ingestion"). */
+            sf->ex = exemplar_snap_new(f->ex, f->nseries);
+            for (id = 0; sf->ex != NULL && id < f->nseries; id++) {
+                if (exemplar_snap_copy(sf->ex, id, f->ex, (uint32_t) id) != 0) {
+                    goto err;
+                }
+            }
+            if (sf->ex == NULL) {
+                goto err;
+            }
         }
     }
     pthread_mutex_unlock(&s->lock);
@@ -130,6 +151,7 @@ store_snap_free(store_snap_t *snap)
         free(snap->fams[i].meta);
         free((void *) snap->fams[i].labels);
         free(snap->fams[i].vals);
+        exemplar_snap_free(snap->fams[i].ex);
     }
     free(snap->fams);
     free(snap);
@@ -212,6 +234,7 @@ store_carry(store_t *s, const store_snap_t *snap,
     const uint64_t             *counts;
     strv_t                      values[64];
     uint64_t                    one;
+    uint32_t                    id;
     double                      sum;
     size_t                      i, j, n = 0;
 
@@ -236,7 +259,11 @@ store_carry(store_t *s, const store_snap_t *snap,
             } else {
                 counts = store_snap_buckets(snap, i, j, &sum);
             }
-            store_merge(f, store_series(f, values), counts, sum);
+            id = store_series(f, values);
+            store_merge(f, id, counts, sum);
+            if (f->ex != NULL) {
+                store_exemplar_carry(f, id, snap, i, j);
+            }
             n++;
         }
     }
