@@ -236,8 +236,8 @@ def checker_tests():
         check("checker refuses %s" % what, refused)
 
 
-def prometheus_exemplars(ex, d, want):
-    pd = os.path.join(d, "prom")
+def prometheus_exemplars(ex, d, want, flags):
+    pd = os.path.join(d, "prom-" + "-".join(f.split("=")[1] for f in flags))
     os.makedirs(pd)
     conf = os.path.join(pd, "prometheus.yml")
     with open(conf, "w") as f:
@@ -250,7 +250,7 @@ def prometheus_exemplars(ex, d, want):
     p = subprocess.Popen(["prometheus", "--config.file=" + conf,
                           "--storage.tsdb.path=" + os.path.join(pd, "data"),
                           "--web.listen-address=127.0.0.1:%d" % port,
-                          "--enable-feature=exemplar-storage"],
+                          ] + flags,
                          stdout=log, stderr=log)
     found, missing = {}, list(want)
     try:
@@ -287,8 +287,8 @@ def prometheus_exemplars(ex, d, want):
         except subprocess.TimeoutExpired:
             p.kill()
         log.close()
-    check("prometheus --enable-feature=exemplar-storage: query_exemplars "
-          "has the expected last exemplar of every bucket and series",
+    check("prometheus %s: query_exemplars has the expected last exemplar "
+          "of every bucket and series" % " ".join(flags),
           not missing, "%d of %d missing, e.g. %s; got %s" % (
               len(missing), len(want), missing[:2],
               [(k, found.get(k)) for k in missing[:2]]))
@@ -325,7 +325,12 @@ def main():
             want = formats_tests(ex, written, t_lo if batch == 0 else t_first)
             if batch == 0:
                 t_first = t_lo
-        prometheus_exemplars(ex, d, want)
+        # OpenMetrics (asked by default), then protobuf (asked with
+        # native histograms on).
+        prometheus_exemplars(ex, d, want,
+                             ["--enable-feature=exemplar-storage"])
+        prometheus_exemplars(ex, d, want, [
+            "--enable-feature=exemplar-storage,native-histograms"])
     except Exception as e:  # noqa: BLE001
         check("exemplars test", False, "%s: %s" % (type(e).__name__, e))
     finally:
