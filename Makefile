@@ -62,7 +62,7 @@ QUIET_CC = @printf '    %-6s %s\n' CC $@ 1>&2;
 QUIET_LD = @printf '    %-6s %s\n' LINK $@ 1>&2;
 endif
 
-.PHONY: all run test layers docs docs-update unit integration tailing sequences operability conventions web formats flood hostile hostile-state fleet \
+.PHONY: all run test layers docs docs-update unit integration tailing sequences operability conventions web formats exemplars flood hostile hostile-state fleet \
         rules e2e bench deps clean install dist redis deb package deps-run check-dashboards \
         asan valgrind privilege fuzz fuzz-build
 
@@ -142,7 +142,7 @@ run: deps-run
 # Each suite runs in its own make, timed: "suite unit: 41 s" as it ends,
 # the total at the end, so that a suite growing slower is seen.  The first
 # failing suite stops the run, as before.
-TEST_SUITES := layers docs unit integration tailing sequences operability conventions web formats flood hostile hostile-state \
+TEST_SUITES := layers docs unit integration tailing sequences operability conventions web formats exemplars flood hostile hostile-state \
                rules check-dashboards e2e fleet redis package asan privilege
 
 test: deps
@@ -399,6 +399,12 @@ flood: all
 # OpenMetrics and protobuf (~15 s).
 formats: all
 	@python3 tests/formats.py
+
+# Exemplars on buckets and counters against an independent computation,
+# in OpenMetrics and protobuf, none in 0.0.4; a real Prometheus with
+# --enable-feature=exemplar-storage (~15 s).
+exemplars: all
+	@python3 tests/exemplars.py
 
 hostile: all
 	@python3 tests/hostile.py

@@ -31,6 +31,8 @@ static int cfg_check_metric_name(cfg_ctx_t *ctx, yaml_node_t *val,
     void *conf, const char *what);
 static int cfg_check_metric(cfg_ctx_t *ctx, yaml_node_t *item, void *conf,
     const char *what);
+static int cfg_check_exemplar(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
+    const char *what);
 
 
 /* cfg_set_enum() writes an int into enum members. */
@@ -333,6 +335,21 @@ static const cfg_sub_t cfg_value_sub = {
     cfg_value_cmds, 0, CFG_NOLINE, NULL, NULL, NULL
 };
 
+/* conf is the cfg_metric_t. */
+static const cfg_cmd_t cfg_exemplar_cmds[] = {
+    { .name = "label", .type = CFG_T_STR, .flags = CFG_NONEMPTY,
+      .offset = offsetof(cfg_metric_t, exemplar_label), .dflt = "trace_id",
+      .help = "the exemplar's label name" },
+    { .name = "field", .type = CFG_T_VAR, .flags = CFG_REQUIRED,
+      .offset = offsetof(cfg_metric_t, exemplar_field),
+      .help = "the variable whose value is the label's (a request id)" },
+    cfg_null_cmd
+};
+
+static const cfg_sub_t cfg_exemplar_sub = {
+    cfg_exemplar_cmds, 0, CFG_NOLINE, NULL, NULL, cfg_check_exemplar
+};
+
 /* "type" comes before "labels" and "labels" before "siblings": their
  * setters rely on it.  "value" is after "type" so that its default scale
  * applies to counters too. */
@@ -380,6 +397,10 @@ static const cfg_cmd_t cfg_metric_cmds[] = {
       .dflt = CFG_STR(CFG_DEFAULT_NATIVE_MAX_BUCKETS),
       .min = 1, .max = 1000000,
       .help = "native buckets of a series beyond halve its resolution" },
+    { .name = "exemplar", .type = CFG_T_MAP, .post = &cfg_exemplar_sub,
+      .help = "{label, field}: the latest line's id on each bucket and "
+              "counter series, for OpenMetrics and protobuf (off when "
+              "absent)" },
     cfg_null_cmd
 };
 
@@ -666,3 +687,32 @@ cfg_check_metric(cfg_ctx_t *ctx, yaml_node_t *item, void *conf,
 }
 
 
+/* exemplar: the label is a label name, and with the longest value it
+ * leaves room for within OpenMetrics' 128 code points.  conf:
+ * cfg_metric_t. */
+static int
+cfg_check_exemplar(cfg_ctx_t *ctx, yaml_node_t *val, void *conf,
+    const char *what)
+{
+    cfg_metric_t  *m = conf;
+    yaml_node_t   *node;
+
+    (void) what;
+    node = cfg_map_get(ctx, val, "label");
+    if (node == NULL) {
+        node = val;
+    }
+    if (!cfg_valid_name(m->exemplar_label, "a_", "a0_")
+        || strncmp(m->exemplar_label, "__", 2) == 0)
+    {
+        return cfg_error(ctx, node, "\"label\": \"%s\" is not a label name "
+                         "([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)",
+                         m->exemplar_label);
+    }
+    if (strlen(m->exemplar_label) >= 128) {
+        return cfg_error(ctx, node, "\"label\": longer than the 127 "
+                         "characters an exemplar's label set leaves for "
+                         "its name");
+    }
+    return 0;
+}

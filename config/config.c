@@ -182,6 +182,8 @@ config_free(cfg_t *cfg)
         free(m->buckets);
         free(m->sibling_label);
         cfg_free_strs(m->sibling_values, m->nsibling_values);
+        free(m->exemplar_label);
+        free(m->exemplar_field);
     }
     free(cfg->metrics);
 

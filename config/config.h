@@ -190,6 +190,8 @@ typedef struct {
     double             native_factor;   /* histogram: native buckets'
                                          * growth; 0 (default): none */
     uint64_t           native_max_buckets;  /* default 160 */
+    char              *exemplar_label;  /* "exemplar": label name */
+    char              *exemplar_field;  /* variable; NULL: no exemplars */
     int                line;
 } cfg_metric_t;
 

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "lib/alloc.h"
+#include "lib/clock.h"
 #include "parsers/kv.h"
 #include "parsers/utf8.h"
 
@@ -29,6 +30,8 @@ static int parse(pipeline_t *p, size_t input, const char *line, size_t len);
 static int keep(pipeline_t *p);
 static void decide(pipeline_t *p, size_t i);
 static void count(pipeline_t *p);
+static void count_exemplar(pipeline_t *p, family_t *f, const famline_t *fl,
+    uint32_t id, int64_t *now_ms);
 static void verdict_invalid(pipeline_t *p, const char *reason);
 static int field_eval(pipeline_t *p, size_t i, strv_t *v);
 static int raw_text(pipeline_t *p, const json_val_t *raw, strv_t *v);
@@ -225,6 +228,9 @@ decide(pipeline_t *p, size_t i)
         fl->what = FL_ZERO;
         return;
     }
+    fl->has_exemplar = f->exemplar >= 0
+                       && pipe_var_get(p, f->exemplar, &fl->exemplar)
+                       && fl->exemplar.len > 0;
     PIPE_TRACE(p, series, i, x);
     fl->what = FL_COUNT;
     fl->x = x;
@@ -242,6 +248,7 @@ count(pipeline_t *p)
     uint32_t    id;
     size_t      i;
     double      x;
+    int64_t     now_ms = -1;
 
     for (i = 0; i < p->nfams; i++) {
         fl = &p->fl[i];
@@ -270,12 +277,37 @@ count(pipeline_t *p)
         } else {
             store_add(f->fam, id, 1);
         }
+        if (f->exemplar >= 0) {
+            count_exemplar(p, f, fl, id, &now_ms);
+        }
     }
     store_add(p->f_lines, p->id_ok, 1);
     if (p->event_time >= 0 && pipe_var_get(p, p->event_time, &v)
         && value_number(v, &x))
     {
         atomic_store_explicit(&p->last_event, x, memory_order_relaxed);
+    }
+}
+
+
+/* The line's exemplar in the bucket (or series) it counted in: the value
+ * of the family's exemplar variable, observed when it is counted (wall
+ * clock, milliseconds, read once per line: *now_ms < 0 until then). */
+static void
+count_exemplar(pipeline_t *p, family_t *f, const famline_t *fl, uint32_t id,
+    int64_t *now_ms)
+{
+    if (!fl->has_exemplar) {
+        store_add(p->f_exemplars, f->ex_absent_id, 1);
+        return;
+    }
+    if (*now_ms < 0) {
+        *now_ms = (int64_t) (clock_wall() * 1000.0);
+    }
+    if (store_exemplar(f->fam, id, f->value >= 0 ? fl->x : 1.0,
+                       fl->exemplar, *now_ms) != 0)
+    {
+        store_add(p->f_exemplars, f->ex_long_id, 1);
     }
 }
 

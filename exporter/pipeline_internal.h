@@ -82,6 +82,9 @@ typedef struct {
     int                  value;         /* histogram: variable, else -1 */
     uint32_t             value_err_id;
     uint32_t             cut_id;        /* gwlog_label_values_truncated */
+    int                  exemplar;      /* its variable, or -1: none */
+    uint32_t             ex_absent_id;  /* gwlog_exemplars_skipped_total */
+    uint32_t             ex_long_id;
 } family_t;
 
 typedef struct scratch scratch_t;
@@ -117,6 +120,8 @@ typedef struct {
     double               x;
     size_t               cut;
     strv_t               labels[MAX_LABELS];
+    int                  has_exemplar;  /* the exemplar variable is set */
+    strv_t               exemplar;
 } famline_t;
 
 /* FL_ZERO: "when" does not hold but the family has zero_unmatched: the
@@ -169,6 +174,7 @@ struct pipeline {
     /* Self-metrics. */
     store_family_t      *f_lines, *f_errors, *f_filtered, *f_bytes;
     store_family_t      *f_value_errors, *f_cut;
+    store_family_t      *f_exemplars;   /* NULL: no family has exemplars */
     uint32_t             id_ok, id_invalid, id_filtered, id_bytes;
     reason_t             reasons[16];
     size_t               nreasons;

@@ -385,6 +385,15 @@ compile_metrics(pipeline_t *p, char *err, size_t errlen)
                 return -1;
             }
         }
+        f->exemplar = -1;
+        if (m->exemplar_field != NULL) {
+            f->exemplar = var_resolve(p, m->exemplar_field);
+            if (f->exemplar < 0) {
+                snprintf(err, errlen, "%s:%d: unknown variable \"%s\"",
+                         cfg->file, m->line, m->exemplar_field);
+                return -1;
+            }
+        }
         f->zero_unmatched = m->zero_unmatched;
         if (m->when != NULL) {
             f->when = cond_compile(m->when, var_resolve, p, msg, sizeof(msg));
@@ -409,6 +418,8 @@ compile_metrics(pipeline_t *p, char *err, size_t errlen)
         def.ttl = m->series_ttl;
         def.native_factor = m->native_factor;
         def.native_max_buckets = (uint32_t) m->native_max_buckets;
+        def.exemplar_label = m->exemplar_field != NULL ? m->exemplar_label
+                                                       : NULL;
         def.sibling_label = -1;
         if (m->sibling_label != NULL) {
             for (k = 0; k < m->nlabels; k++) {
@@ -447,6 +458,7 @@ add_self_families(pipeline_t *p)
         "syntax", "too_deep", "missing_field", "too_long", "no_match" };
     static const char  *result[] = { "result" }, *reason[] = { "reason" };
     static const char  *filter[] = { "filter" }, *metric[] = { "metric" };
+    static const char  *metric_reason[] = { "metric", "reason" };
     store_family_def_t  def;
     size_t              i;
     int                 regex = 0;
@@ -521,6 +533,33 @@ add_self_families(pipeline_t *p)
     for (i = 0; i < p->nfams; i++) {
         p->fams[i].cut_id = pipe_self_series(p->f_cut,
                                              p->cfg->metrics[i].name);
+    }
+
+    for (i = 0; i < p->nfams && p->fams[i].exemplar < 0; i++) {
+        /* Only with exemplars: a family of their own. */
+    }
+    if (i < p->nfams) {
+        def.name = "gwlog_exemplars_skipped_total";
+        def.help = "Lines counted without replacing their bucket's or "
+                   "series' exemplar, by metric family and reason: absent "
+                   "(the exemplar field is absent or empty), too_long "
+                   "(label and value pass 128 characters).";
+        def.labels = metric_reason;
+        def.nlabels = 2;
+        if ((p->f_exemplars = store_family_add(p->store, &def)) == NULL) {
+            return -1;
+        }
+        for (i = 0; i < p->nfams; i++) {
+            const char  *absent[] = { p->cfg->metrics[i].name, "absent" };
+            const char  *too_long[] = { p->cfg->metrics[i].name, "too_long" };
+
+            if (p->fams[i].exemplar >= 0) {
+                p->fams[i].ex_absent_id = store_series_str(p->f_exemplars,
+                                                           absent);
+                p->fams[i].ex_long_id = store_series_str(p->f_exemplars,
+                                                         too_long);
+            }
+        }
     }
 
     def.name = "gwlog_bytes_read_total";

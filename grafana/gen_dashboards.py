@@ -98,9 +98,14 @@ def panel(title, exprs, unit="short", kind="timeseries", w=12, h=8,
         defaults["custom"] = {"align": "auto", "cellOptions": {"type": "auto"},
                               "inspect": False}
     targets = []
-    for i, (e, lf) in enumerate(exprs):
+    for i, x in enumerate(exprs):
+        e, lf = x[0], x[1]
         t = {"refId": chr(ord("A") + i), "datasource": DS, "expr": e,
              "legendFormat": lf, "editorMode": "code"}
+        if len(x) > 2 and x[2].get("exemplar"):
+            # The exporter's exemplars (README, "Exemplars"): a point per
+            # bucket's latest request, for the drill-down to one request.
+            t["exemplar"] = True
         if kind == "timeseries":
             t["range"], t["instant"] = True, False
         else:
@@ -417,7 +422,8 @@ node = dashboard(
               "percentunit"),
         panel("Mean and p99 latency by product",
               [('sum by (product) (rate(gw_product_request_duration_seconds_sum{%s}[%s])) / sum by (product) (rate(gw_product_request_duration_seconds_count{%s}[%s]))' % (N, RI, N, RI), "{{product}} mean"),
-               ('histogram_quantile(0.99, sum by (product, le) (rate(gw_product_request_duration_seconds_bucket{%s}[%s])))' % (N, RI), "{{product}} p99"),
+               ('histogram_quantile(0.99, sum by (product, le) (rate(gw_product_request_duration_seconds_bucket{%s}[%s])))' % (N, RI), "{{product}} p99",
+                {"exemplar": True}),
                ('histogram_quantile(0.99, sum by (product) (rate(gw_product_request_duration_seconds{%s}[%s])))' % (N, RI), "{{product}} p99 native")],
               "s", description="p99 native: from the native buckets, with a Prometheus scraping them (--enable-feature=native-histograms; it then keeps no classic buckets, and the classic p99 is empty)."),
         panel("Top 10 APIs by QPS",

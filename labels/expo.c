@@ -34,6 +34,8 @@ static void write_help(buf_t *b, int om, const char *name, size_t len,
 static void write_labels(buf_t *b, const store_snap_family_t *f,
     const strv_t *values, const char *le);
 static void write_u64(buf_t *b, uint64_t v);
+static void write_count(buf_t *b, int om, const store_snap_t *snap,
+    size_t i, size_t j, size_t k, uint64_t v);
 static int reads_back(uint64_t m, int e, double a);
 static size_t format_digits(char *out, int neg, uint64_t m, int e);
 static int param(const range_t *r, const char *key, char *out, size_t len);
@@ -185,7 +187,8 @@ write_text(buf_t *b, int om, const store_snap_t *snap)
                 }
                 write_labels(b, f, values, NULL);
                 if (!f->collected) {
-                    write_u64(b, store_snap_counter(snap, i, j));
+                    write_count(b, om, snap, i, j, 0,
+                                store_snap_counter(snap, i, j));
                 } else {
                     n = expo_format_double(num, store_snap_value(snap, i, j));
                     buf_append(b, num, n);
@@ -208,7 +211,7 @@ write_text(buf_t *b, int om, const store_snap_t *snap)
                 buf_puts(b, f->name);
                 buf_append(b, "_bucket", 7);
                 write_labels(b, f, values, le[k]);
-                write_u64(b, cum);
+                write_count(b, om, snap, i, j, k, cum);
             }
             sum = expo_hist_sum(f, raw_sum);
             n = expo_format_double(num, sum);
@@ -434,6 +437,34 @@ write_u64(buf_t *b, uint64_t v)
 
     n = snprintf(tmp, sizeof(tmp), "%" PRIu64 "\n", v);
     buf_append(b, tmp, (size_t) n);
+}
+
+
+/* A counter's or a bucket's count v, then in OpenMetrics the exemplar of
+ * slot k of series j of family i, if any:
+ * ' # {trace_id="abc"} 0.12 1700000000.123' (OpenMetrics 1.0, "Exemplars":
+ * never in the 0.0.4 text format). */
+static void
+write_count(buf_t *b, int om, const store_snap_t *snap, size_t i, size_t j,
+    size_t k, uint64_t v)
+{
+    const store_snap_family_t  *f;
+    exemplar_t                  e;
+    char                        num[EXPO_DOUBLE_LEN];
+    size_t                      n;
+
+    if (!om || !store_snap_exemplar(snap, i, j, k, &e)) {
+        write_u64(b, v);
+        return;
+    }
+    f = store_snap_family(snap, i);
+    buf_printf(b, "%" PRIu64 " # {%s=\"", v, f->exemplar_label);
+    expo_write_label_value(b, e.value.p, e.value.len);
+    buf_append(b, "\"} ", 3);
+    n = expo_format_double(num, e.v);
+    buf_append(b, num, n);
+    buf_printf(b, " %" PRId64 ".%03d\n", e.ts_ms / 1000,
+               (int) (e.ts_ms % 1000));
 }
 
 

@@ -15,8 +15,12 @@
  *                 6 zero_threshold (double), 7 zero_count,
  *                 9 negative_span, 10 negative_delta (sint64, repeated),
  *                 12 positive_span, 13 positive_delta
- *   Bucket        1 cumulative_count, 2 upper_bound (double)
+ *   Bucket        1 cumulative_count, 2 upper_bound (double), 3 exemplar
  *   BucketSpan    1 offset (sint32), 2 length
+ *   Counter       2 exemplar
+ *   Exemplar      1 label (repeated LabelPair), 2 value (double),
+ *                 3 timestamp (google.protobuf.Timestamp: 1 seconds,
+ *                 2 nanos)
  *
  * Native buckets go out as client_golang's makeBuckets() writes them: a
  * span starts at the first bucket (its offset the absolute index), a gap
@@ -25,6 +29,9 @@
  * previous bucket's.  proto2 repeated scalars are not packed: one tag per
  * delta, as the Go client writes them.
  *
+ * As client_golang does, a +Inf bucket is sent only to carry an
+ * exemplar.
+ *
  * A nested message is written into a scratch buffer first, then appended
  * with its length: four levels (family, metric, value, bucket) use four
  * buffers, reused from family to family.
@@ -32,6 +39,7 @@
 
 #include "labels/expo_internal.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -60,6 +68,8 @@ static void write_side(buf_t *v, buf_t *w, const native_bucket_t *b,
     size_t len, unsigned span_field, unsigned delta_field);
 static void write_metric(buf_t *m, buf_t *v, buf_t *w,
     const store_snap_t *snap, size_t i, size_t j);
+static void write_exemplar(buf_t *b, unsigned field,
+    const store_snap_t *snap, size_t i, size_t j, size_t k);
 
 
 void
@@ -107,6 +117,7 @@ write_metric(buf_t *m, buf_t *v, buf_t *w, const store_snap_t *snap,
     strv_t                      values[64];
     double                      raw_sum;
     uint64_t                    cum = 0;
+    exemplar_t                  e;
     size_t                      k;
 
     store_snap_labels(snap, i, j, values);
@@ -120,6 +131,7 @@ write_metric(buf_t *m, buf_t *v, buf_t *w, const store_snap_t *snap,
     switch (f->type) {
     case STORE_COUNTER:
         pb_double(v, 1, store_snap_value(snap, i, j));
+        write_exemplar(v, 2, snap, i, j, 0);
         pb_message(m, 3, v);
         break;
     case STORE_GAUGE:
@@ -139,6 +151,16 @@ write_metric(buf_t *m, buf_t *v, buf_t *w, const store_snap_t *snap,
             w->len = 0;
             pb_uint(w, 1, cum);
             pb_double(w, 2, f->buckets[k]);
+            write_exemplar(w, 3, snap, i, j, k);
+            pb_message(v, 3, w);
+        }
+        if (f->exemplar_label != NULL
+            && store_snap_exemplar(snap, i, j, f->nbuckets, &e))
+        {
+            w->len = 0;
+            pb_uint(w, 1, cum + counts[f->nbuckets]);
+            pb_double(w, 2, HUGE_VAL);
+            write_exemplar(w, 3, snap, i, j, f->nbuckets);
             pb_message(v, 3, w);
         }
         if (f->native) {
@@ -219,6 +241,34 @@ write_side(buf_t *v, buf_t *w, const native_bucket_t *b, size_t len,
             pb_message(v, span_field, w);
         }
     }
+}
+
+
+/* The exemplar of slot k of series j, if any, as message field of b. */
+static void
+write_exemplar(buf_t *b, unsigned field, const store_snap_t *snap, size_t i,
+    size_t j, size_t k)
+{
+    const store_snap_family_t  *f = store_snap_family(snap, i);
+    exemplar_t                  e;
+    buf_t                       ex = { 0 }, sub = { 0 };
+
+    if (f->exemplar_label == NULL || !store_snap_exemplar(snap, i, j, k, &e)) {
+        return;
+    }
+    pb_bytes(&sub, 1, f->exemplar_label, strlen(f->exemplar_label));
+    pb_bytes(&sub, 2, e.value.p, e.value.len);
+    pb_message(&ex, 1, &sub);
+    pb_double(&ex, 2, e.v);
+    sub.len = 0;
+    pb_uint(&sub, 1, (uint64_t) (e.ts_ms / 1000));
+    if (e.ts_ms % 1000 != 0) {
+        pb_uint(&sub, 2, (uint64_t) (e.ts_ms % 1000) * 1000000);
+    }
+    pb_message(&ex, 3, &sub);
+    pb_message(b, field, &ex);
+    buf_free(&ex);
+    buf_free(&sub);
 }
 
 

@@ -147,6 +147,15 @@ store_family_new(store_t *s, const store_family_def_t *def)
             }
         }
     }
+    if (def->exemplar_label != NULL && !def->collected) {
+        f->ex = exemplar_set_create(def->exemplar_label,
+                                    def->type == STORE_HISTOGRAM
+                                    ? def->nbuckets + 1 : 1);
+        if (f->ex == NULL) {
+            goto err;
+        }
+        f->pub.exemplar_label = exemplar_set_label(f->ex);
+    }
     f->overflow_id = NO_SERIES;
     f->index_cap = 64;
     f->index = malloc(f->index_cap * sizeof(uint32_t));
@@ -193,6 +202,7 @@ store_family_free(store_family_t *f)
         free(f->sibling_values[i]);
     }
     free(f->sibling_values);
+    exemplar_set_free(f->ex);
     for (i = 0; (f->ttl || f->collected) && i < f->nseries; i++) {
         free((char *) SERIES_META(f, i).labels);
     }

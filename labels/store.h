@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include "labels/native.h"
+#include "labels/exemplar.h"
 #include "lib/strv.h"
 
 
@@ -82,6 +83,7 @@ typedef struct {
                                                  * native buckets too
                                                  * (native.h); 0: off */
     uint32_t             native_max_buckets;    /* 0: no cap */
+    const char          *exemplar_label;        /* NULL: no exemplars */
 } store_family_def_t;
 
 /* One family of a snapshot, for the encoder. */
@@ -102,6 +104,7 @@ typedef struct {
     int                  native;                /* keeps native buckets */
     int                  native_schema;         /* a new series' schema */
     uint32_t             native_max_buckets;
+    const char          *exemplar_label;        /* NULL: no exemplars */
 } store_snap_family_t;
 
 
@@ -236,5 +239,20 @@ const uint64_t *store_snap_buckets(const store_snap_t *snap, size_t i,
  * freed. */
 const native_t *store_snap_native(const store_snap_t *snap, size_t i,
     size_t j);
+/* Exemplars (labels/exemplar.h; store_exemplar.c).  Records in series id
+ * of f, whose family has exemplar_label, the exemplar of one line: value
+ * (valid UTF-8) of the label, raw as store_observe() takes it (a
+ * histogram: in the bucket raw falls into, as its scaled value) or the
+ * increment (a counter), counted at Unix time ts_ms.  Returns 0, or -1
+ * when label and value pass EXEMPLAR_MAX_RUNES (nothing recorded).
+ * Caller holds the lock. */
+int store_exemplar(store_family_t *f, uint32_t id, double raw, strv_t value,
+    int64_t ts_ms);
+
+/* Slot k (a bucket, +Inf last; 0 for a counter) of series j of family i
+ * of the snapshot into *out, valid until store_snap_free().  Returns 1,
+ * or 0 when it has none. */
+int store_snap_exemplar(const store_snap_t *snap, size_t i, size_t j,
+    size_t k, exemplar_t *out);
 
 #endif /* GWLOG_STORE_H */

@@ -81,6 +81,9 @@ store_series_remove(store_family_t *f, uint32_t id)
     }
     memset(SERIES_VALS(f, id), 0,
            f->stride * sizeof(uint64_t));
+    if (f->ex != NULL) {
+        exemplar_set_clear(f->ex, id);
+    }
     if (s->ngraves == s->graves_cap) {
         s->graves_cap = s->graves_cap ? s->graves_cap * 2 : 64;
         s->graves = xrealloc(s->graves, s->graves_cap * sizeof(grave_t));

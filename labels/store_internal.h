@@ -11,6 +11,8 @@
  *   store_collect.c  collectors and the collected families they set
  *   store_expire.c   removing series (expiry of idle ones, collected ones
  *                    not set) and freeing their labels through the graves
+ *   store_exemplar.c the store's side of exemplars (labels/exemplar.c
+ *                    keeps them): recording, reading a snapshot's, carry
  *
  * Layout of a family:
  *   meta[]    per series: hash and a pointer to its packed label values
@@ -111,6 +113,7 @@ struct store_family {
     uint64_t             expired;
 
     arena_block_t       *arena;
+    exemplar_set_t      *ex;        /* NULL: no exemplars */
     store_t             *store;     /* not owned */
     store_family_t      *next;
 };
@@ -145,6 +148,7 @@ typedef struct {
     uint64_t            *vals;      /* copy of nseries * stride values;
                                      * native pointers point into natives */
     char                *natives;   /* copies of the native buckets */
+    exemplar_snap_t     *ex;        /* copy of the exemplars, or NULL */
 } snap_family_t;
 
 struct store_snap {
@@ -202,5 +206,11 @@ void store_collect_round(store_t *s, void *arg);
  * held. */
 void store_series_remove(store_family_t *f, uint32_t id);
 void store_sweep_done(store_t *s, size_t n);
+
+/* store_exemplar.c: copies the exemplars of series j of family i of snap
+ * (another store's) into series id of f, when both name the exemplar
+ * label alike: a reload keeps them.  Lock held. */
+void store_exemplar_carry(store_family_t *f, uint32_t id,
+    const store_snap_t *snap, size_t i, size_t j);
 
 #endif /* GWLOG_STORE_INTERNAL_H */

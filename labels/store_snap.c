@@ -66,7 +66,10 @@ store_snapshot_collect(store_t *s, void *arg)
              * alive for this snapshot, see store_expire.c) and values. */
             sf->labels = malloc(f->nlive * sizeof(char *) + 1);
             sf->vals = malloc(f->nlive * f->stride * sizeof(uint64_t) + 1);
-            if (sf->labels == NULL || sf->vals == NULL) {
+            if (sf->labels == NULL || sf->vals == NULL
+                || (f->ex != NULL
+                    && (sf->ex = exemplar_snap_new(f->ex, f->nlive)) == NULL))
+            {
                 goto err;
             }
             for (id = 0, n = 0; id < f->nseries; id++) {
@@ -79,6 +82,11 @@ store_snapshot_collect(store_t *s, void *arg)
                 memcpy(sf->vals + n * f->stride,
                        SERIES_VALS(f, id),
                        f->stride * sizeof(uint64_t));
+                if (sf->ex != NULL
+                    && exemplar_snap_copy(sf->ex, n, f->ex, (uint32_t) id) != 0)
+                {
+                    goto err;
+                }
                 n++;
             }
             sf->pub.nseries = n;
@@ -101,6 +109,19 @@ store_snapshot_collect(store_t *s, void *arg)
         }
         if (sf->pub.native && snap_natives(sf) != 0) {
             goto err;
+        }
+        if (f->ex != NULL) {
+            /* The exemplars are part of the instant (README, "Scrapes
+             * and ingestion"). */
+            sf->ex = exemplar_snap_new(f->ex, f->nseries);
+            for (id = 0; sf->ex != NULL && id < f->nseries; id++) {
+                if (exemplar_snap_copy(sf->ex, id, f->ex, (uint32_t) id) != 0) {
+                    goto err;
+                }
+            }
+            if (sf->ex == NULL) {
+                goto err;
+            }
         }
     }
     pthread_mutex_unlock(&s->lock);
@@ -140,6 +161,7 @@ store_snap_free(store_snap_t *snap)
         free((void *) snap->fams[i].labels);
         free(snap->fams[i].vals);
         free(snap->fams[i].natives);
+        exemplar_snap_free(snap->fams[i].ex);
     }
     free(snap->fams);
     free(snap);
@@ -305,6 +327,9 @@ store_carry(store_t *s, const store_snap_t *snap,
                 native_merge(&dst, nat, f->pub.native_schema,
                              f->pub.native_max_buckets);
                 series_native_set(v, &f->pub, dst);
+            }
+            if (f->ex != NULL) {
+                store_exemplar_carry(f, id, snap, i, j);
             }
             n++;
         }

@@ -313,6 +313,8 @@ START_TEST(test_default_metrics)
         ck_assert_int_eq(m->type, i == 1 ? CFG_METRIC_HISTOGRAM
                                          : CFG_METRIC_COUNTER);
         ck_assert_int_gt(m->line, 0);
+        /* Exemplars are off by default (README, "Exemplars"). */
+        ck_assert_ptr_null(m->exemplar_field);
     }
 
     /* gw_product_requests_total: four labels, code_class siblings. */
@@ -671,6 +673,29 @@ static const error_case_t file_cases[] = {
     { "dims_key.yml", 13, "key \"region_id\" is not a field" },
 };
 
+/* exemplar: {label, field}; the label defaults to trace_id, and a
+ * metric without the map has none. */
+START_TEST(test_exemplar_option)
+{
+    cfg = load_inline(IN "fields: {t: {key: T}, ms: {key: Ms}}\nmetrics:\n"
+                      "  - name: a_total\n    help: h\n    type: counter\n"
+                      "    exemplar: {field: t}\n"
+                      "  - name: b\n    help: h\n    type: histogram\n"
+                      "    value: {field: ms}\n    buckets: [1]\n"
+                      "    exemplar: {label: request_id, field: t}\n"
+                      "  - name: c_total\n    help: h\n    type: counter\n");
+    ck_assert_msg(cfg != NULL, "%s", err);
+    ck_assert_str_eq(cfg->metrics[0].exemplar_label, "trace_id");
+    ck_assert_str_eq(cfg->metrics[0].exemplar_field, "t");
+    ck_assert_str_eq(cfg->metrics[1].exemplar_label, "request_id");
+    ck_assert_str_eq(cfg->metrics[1].exemplar_field, "t");
+    ck_assert_ptr_null(cfg->metrics[2].exemplar_field);
+    config_free(cfg);
+    cfg = NULL;
+}
+END_TEST
+
+
 START_TEST(test_file_error)
 {
     const error_case_t  *tc = &file_cases[_i];
@@ -814,6 +839,39 @@ static const error_case_t inline_cases[] = {
     { IN MET "fields: {a: {key: A}}\ndimensions:\n  tables:\n"
       "    - {name: t, key: [a]}\n", 6,
       "tables[0]: missing key \"provides\"" },
+
+    /* Exemplars. */
+    { IN "fields: {t: {key: T}}\nmetrics:\n"
+      "  - name: a_total\n    help: h\n    type: counter\n"
+      "    exemplar: {field: nope}\n", 7, "unknown variable \"nope\"" },
+    { IN "fields: {t: {key: T}}\nmetrics:\n"
+      "  - name: a_total\n    help: h\n    type: counter\n"
+      "    exemplar: {label: trace_id}\n", 7,
+      "exemplar: missing key \"field\"" },
+    { IN "fields: {t: {key: T}}\nmetrics:\n"
+      "  - name: a_total\n    help: h\n    type: counter\n"
+      "    exemplar:\n      field: t\n      label: 2x\n", 9,
+      "\"label\": \"2x\" is not a label name" },
+    { IN "fields: {t: {key: T}}\nmetrics:\n"
+      "  - name: a_total\n    help: h\n    type: counter\n"
+      "    exemplar: {field: t, label: __id}\n", 7,
+      "\"__id\" is not a label name" },
+    { IN "fields: {t: {key: T}}\nmetrics:\n"
+      "  - name: a_total\n    help: h\n    type: counter\n"
+      "    exemplar: {field: t, label: ''}\n", 7,
+      "\"label\": must not be empty" },
+    { IN "fields: {t: {key: T}}\nmetrics:\n"
+      "  - name: a_total\n    help: h\n    type: counter\n"
+      "    exemplar: {field: t, label: a, value: 1}\n", 7,
+      "unknown key \"value\" in exemplar" },
+    { IN "fields: {t: {key: T}}\nmetrics:\n"
+      "  - name: a_total\n    help: h\n    type: counter\n"
+      "    exemplar: [t]\n", 7, "exemplar: expected a map, found a list" },
+    { IN "fields: {t: {key: T}}\nmetrics:\n"
+      "  - name: a_total\n    help: h\n    type: counter\n"
+      "    exemplar: {field: t, label: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+      "aaaaaaaaaaaaaaaaaaa}\n", 7, "longer than the 127 characters" },
 
     /* Metrics. */
     { IN "metrics:\n  - {name: 1a_total, help: h, type: counter}\n", 3,
@@ -1131,6 +1189,7 @@ config_suite(void)
     tcase_add_test(tc, test_inline_defaults);
     tcase_add_test(tc, test_inline_scalar_text);
     tcase_add_test(tc, test_misc);
+    tcase_add_test(tc, test_exemplar_option);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("Errors");

@@ -152,6 +152,30 @@ def parse_sample(line):
     return name, labels, float(parts[0])
 
 
+def parse_om_sample(line):
+    """An OpenMetrics sample line: (name, labels, value, exemplar), the
+    exemplar (labels, value, timestamp or None) or None.  The spec's ABNF:
+    sample SP "#" SP labels SP number [SP timestamp]."""
+    head, sep, tail = line.partition(" # ")
+    name, labels, v = parse_sample(head)
+    if not sep:
+        return name, labels, v, None
+    if not tail.startswith("{"):
+        raise ValueError("exemplar without labels: %r" % line)
+    elabels, i = parse_labels(tail, 0)
+    if tail[i:i + 1] != " ":
+        raise ValueError("no space after the exemplar's labels: %r" % line)
+    parts = tail[i + 1:].split(" ")
+    if len(parts) not in (1, 2):
+        raise ValueError("junk after the exemplar: %r" % line)
+    ev = float(parts[0])
+    ets = float(parts[1]) if len(parts) == 2 else None
+    if sum(len(k) + len(x) for k, x in elabels.items()) > 128:
+        raise ValueError("exemplar label set over 128 code points: %r"
+                         % line)
+    return name, labels, v, (elabels, ev, ets)
+
+
 def key(name, labels):
     return (name, tuple(sorted((k, float(v) if k == "le" else v)
                                for k, v in labels.items())))
@@ -170,9 +194,11 @@ def parse_text(body):
     return samples, types
 
 
-def check_openmetrics(body):
+def check_openmetrics(body, exemplars=None):
     """Validates an OpenMetrics body; returns (samples, types) in the text
-    format's naming (counter samples keep _total) or raises ValueError."""
+    format's naming (counter samples keep _total) or raises ValueError.
+    Exemplars are allowed on counter _total and histogram _bucket samples
+    only; with a dict, each is stored there under its sample's key."""
     if not body.endswith("# EOF\n"):
         raise ValueError("does not end with '# EOF\\n': %r" % body[-40:])
     lines = body[:-1].split("\n")
@@ -236,7 +262,7 @@ def check_openmetrics(body):
             continue
         if line.startswith("#"):
             raise ValueError("unknown comment %r" % line)
-        name, labels, v = parse_sample(line)
+        name, labels, v, ex = parse_om_sample(line)
         if fam is None or typ is None:
             raise ValueError("sample %s before its TYPE" % name)
         allowed = {"counter": ["_total", "_created"], "gauge": [""],
@@ -245,6 +271,12 @@ def check_openmetrics(body):
         if suffix not in allowed.get(typ, [""]):
             raise ValueError("sample %s outside family %s (%s)"
                              % (name, fam, typ))
+        if ex is not None:
+            if (typ, suffix) not in (("counter", "_total"),
+                                     ("histogram", "_bucket")):
+                raise ValueError("exemplar on %s (%s)" % (name, typ))
+            if exemplars is not None:
+                exemplars[key(name, labels)] = ex
         if typ == "counter" and (v < 0 or math.isnan(v)):
             raise ValueError("counter %s = %s" % (name, v))
         if typ == "histogram":
@@ -304,9 +336,26 @@ def fields(b):
     return out
 
 
-def decode_protobuf(body):
+def decode_exemplar(b):
+    """An Exemplar message: (labels, value, timestamp in seconds or
+    None)."""
+    labels, value, ts = {}, 0.0, None
+    for num, wire, v in fields(b):
+        if num == 1 and wire == 2:
+            lp = {k: x for k, _, x in fields(v)}
+            labels[lp[1].decode()] = lp.get(2, b"").decode()
+        elif num == 2 and wire == 1:
+            value = v
+        elif num == 3 and wire == 2:
+            t = dict((k, x) for k, _, x in fields(v))
+            ts = t.get(1, 0) + t.get(2, 0) / 1e9
+    return labels, value, ts
+
+
+def decode_protobuf(body, exemplars=None):
     """Delimited MetricFamily messages: (samples, types) in the text
-    format's naming."""
+    format's naming; with a dict, the exemplars of counters and buckets
+    (decode_exemplar()) under their sample's key."""
     samples, types = {}, {}
     i = 0
     type_names = {0: "counter", 1: "gauge", 4: "histogram"}
@@ -336,8 +385,11 @@ def decode_protobuf(body):
                     lp = {k: x for k, _, x in fields(v)}
                     labels[lp[1].decode()] = lp.get(2, b"").decode()
                 elif num in (2, 3) and typ in (0, 1):
-                    value = dict((k, x) for k, _, x in fields(v)).get(1, 0.0)
+                    cf = dict((k, x) for k, _, x in fields(v))
+                    value = cf.get(1, 0.0)
                     samples[key(name, labels)] = value
+                    if 2 in cf and num == 3 and exemplars is not None:
+                        exemplars[key(name, labels)] = decode_exemplar(cf[2])
                 elif num == 7 and typ == 4:
                     count, total, buckets = 0, 0.0, []
                     for hn, _, hv in fields(v):
@@ -348,6 +400,10 @@ def decode_protobuf(body):
                         elif hn == 3:
                             bk = dict((k, x) for k, _, x in fields(hv))
                             buckets.append((bk.get(2, 0.0), bk.get(1, 0)))
+                            if 3 in bk and exemplars is not None:
+                                exemplars[key(name + "_bucket", dict(
+                                    labels, le=bk.get(2, 0.0)))] = \
+                                    decode_exemplar(bk[3])
                     for ub, c in buckets:
                         samples[key(name + "_bucket",
                                     dict(labels, le=ub))] = float(c)

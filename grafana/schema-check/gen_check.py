@@ -46,6 +46,7 @@ interface PromQuery extends DataQuery {
     instant?: boolean;
     format?: 'time_series' | 'table' | 'heatmap';
     editorMode?: 'code' | 'builder';
+    exemplar?: boolean;     // the plugin's PromQuery: query exemplars too
 }
 """)
 files = sorted(glob.glob(os.path.join(DASH, "*.json")))
