@@ -20,6 +20,8 @@ typedef struct {
 } row_t;
 
 
+static const char *native_change(const ck_family_t *cf,
+    const store_family_t *fam);
 static int find_twice(const void *base, size_t n, size_t size,
     int (*cmp)(const void *, const void *), const void **dup);
 static int cmp_file(const void *a, const void *b);
@@ -72,6 +74,13 @@ state_ckpt_apply(const state_ckpt_t *ck, store_t *store, state_info_t *info)
             info->skipped += cf->nseries;
             continue;
         }
+        if (native_change(cf, fam) != NULL) {
+            log_warn("checkpoint: family %s %s; its %zu saved series are "
+                     "dropped, as a reload drops a changed family",
+                     cf->name, native_change(cf, fam), cf->nseries);
+            info->skipped += cf->nseries;
+            continue;
+        }
         store_add_overflowed(fam, cf->overflowed);
         nc = cf->hist ? cf->nbuckets + 1 : 1;
         for (j = 0; j < cf->nseries; j++) {
@@ -79,6 +88,9 @@ state_ckpt_apply(const state_ckpt_t *ck, store_t *store, state_info_t *info)
                                                : NULL);
             store_merge(fam, id, &cf->counts[j * nc],
                         cf->hist ? cf->sums[j] : 0);
+            if (cf->native && cf->natives[j] != NULL) {
+                store_merge_native(fam, id, cf->natives[j]);
+            }
             info->series++;
         }
     }
@@ -88,13 +100,19 @@ state_ckpt_apply(const state_ckpt_t *ck, store_t *store, state_info_t *info)
 void
 state_ckpt_free(state_ckpt_t *ck)
 {
-    size_t  i;
+    size_t  i, j;
 
     if (ck == NULL) {
         return;
     }
     state_files_free(ck->files, ck->nfiles);
     for (i = 0; i < ck->nfams; i++) {
+        for (j = 0; ck->fams[i].natives != NULL && j < ck->fams[i].nseries;
+             j++)
+        {
+            native_free(ck->fams[i].natives[j]);
+        }
+        free(ck->fams[i].natives);
         free(ck->fams[i].labels);
         free(ck->fams[i].bounds);
         free(ck->fams[i].values);
@@ -104,6 +122,36 @@ state_ckpt_free(state_ckpt_t *ck)
     free(ck->fams);
     free(ck->text);
     free(ck);
+}
+
+
+/* Why the native buckets saved for cf cannot go to fam (defined the same
+ * way otherwise), or NULL when they can: a reload keeps a family only
+ * when its native factor and cap did not change (reload.c's
+ * keep_family()), and a checkpoint does the same.  A checkpoint from
+ * before version 4 has no native record: its families kept no native
+ * buckets, for all it says. */
+static const char *
+native_change(const ck_family_t *cf, const store_family_t *fam)
+{
+    const store_snap_family_t  *def = store_family_info(fam);
+
+    if (!cf->hist) {
+        return NULL;
+    }
+    if (cf->native != def->native) {
+        return def->native ? "keeps native buckets now and did not when "
+                             "saved"
+                           : "kept native buckets when saved and does not "
+                             "any more";
+    }
+    if (cf->native && (cf->native_factor != def->native_factor
+                       || cf->native_max != def->native_max_buckets))
+    {
+        return "has another native bucket factor or maximum bucket number "
+               "than when saved";
+    }
+    return NULL;
 }
 
 

@@ -212,6 +212,24 @@ state_parse_dec(const char *s, uint64_t *v)
 }
 
 
+/* A signed decimal as "%d" writes it: an optional '-', then digits
+ * only (no '+', no blank, no overflow). */
+int
+state_parse_int(const char *s, int64_t *v)
+{
+    uint64_t  u;
+    int       neg = *s == '-';
+
+    if (state_parse_dec(s + neg, &u) != 0
+        || u > (neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX))
+    {
+        return -1;
+    }
+    *v = neg ? (int64_t) (0 - u) : (int64_t) u;
+    return 0;
+}
+
+
 /* Exactly 16 hex digits, as "%016" PRIx64 writes them. */
 int
 state_parse_hex(const char *s, uint64_t *v)

@@ -17,6 +17,9 @@
 
 
 static void put_str(buf_t *b, const char *p, size_t len);
+static int native_writable(const store_snap_family_t *f, const native_t *n,
+    const uint64_t *counts);
+static void put_native(buf_t *b, const native_t *n);
 
 
 void
@@ -25,20 +28,31 @@ state_format_text(buf_t *out, uint64_t generation, long long saved_at,
 {
     const store_snap_family_t  *f;
     const uint64_t             *counts;
+    const native_t             *nat;
     strv_t                     *values = NULL;
     double                      raw_sum;
     size_t                      i, j, k, nseries = 0, nfams = 0, carry_len;
+    size_t                      nnative = 0;
     int                         skipping, version;
 
-    /* Version 3 only when a record needs JOIN_AT: a release that reads
-     * version 2 can still read the others (a downgrade keeps its
-     * counts). */
+    /* Version 3 only when a record needs JOIN_AT, 4 only when a family
+     * keeps native buckets: a release that reads version 2 can still
+     * read the others (a downgrade keeps its counts). */
     version = 2;
     for (i = 0; i < nfiles; i++) {
         if (files[i].join_at > 0 && files[i].carry_len > 0
             && files[i].carry_len <= STATE_CARRY_MAX)
         {
             version = 3;
+        }
+    }
+    for (i = 0; i < store_snap_nfamilies(snap); i++) {
+        f = store_snap_family(snap, i);
+        if (f->type == STORE_HISTOGRAM && f->native
+            && f->nlabels <= STATE_LABELS_MAX
+            && f->nbuckets <= STATE_BUCKETS_MAX)
+        {
+            version = 4;
         }
     }
     buf_printf(out, "gwlog_state %d %" PRIu64 " %lld\n", version,
@@ -80,6 +94,10 @@ state_format_text(buf_t *out, uint64_t generation, long long saved_at,
             buf_printf(out, " %a", f->buckets[k]);
         }
         buf_printf(out, " %" PRIu64 "\n", f->overflowed);
+        if (f->type == STORE_HISTOGRAM && f->native) {
+            buf_printf(out, "native %a %" PRIu32 "\n", f->native_factor,
+                       f->native_max_buckets);
+        }
         nfams++;
         if (f->nseries > 0 && f->nlabels > 0) {
             values = realloc(values, f->nlabels * sizeof(strv_t));
@@ -88,6 +106,14 @@ state_format_text(buf_t *out, uint64_t generation, long long saved_at,
             }
         }
         for (j = 0; j < f->nseries; j++) {
+            nat = NULL;
+            if (f->type == STORE_HISTOGRAM && f->native) {
+                nat = store_snap_native(snap, i, j);
+                counts = store_snap_buckets(snap, i, j, &raw_sum);
+                if (!native_writable(f, nat, counts)) {
+                    continue;               /* the loader would refuse it */
+                }
+            }
             if (f->nlabels > 0) {
                 store_snap_labels(snap, i, j, values);
             }
@@ -107,10 +133,72 @@ state_format_text(buf_t *out, uint64_t generation, long long saved_at,
                 buf_printf(out, " %a\n", raw_sum);
             }
             nseries++;
+            if (nat != NULL) {
+                put_native(out, nat);
+                nnative++;
+            }
         }
     }
     free(values);
-    buf_printf(out, "end %zu %zu %zu\n", nfiles, nfams, nseries);
+    buf_printf(out, "end %zu %zu %zu", nfiles, nfams, nseries);
+    if (version >= 4) {
+        buf_printf(out, " %zu", nnative);
+    }
+    buf_append(out, "\n", 1);
+}
+
+
+/* Whether the native buckets n of a series with these classic counts
+ * are what the loader takes (state_parse.c's parse_buckets()): every
+ * observation went to both, and the series holds no more buckets than
+ * its family can.  Always so in the store (native.h); a series that is
+ * not is left out rather than making the whole checkpoint refused. */
+static int
+native_writable(const store_snap_family_t *f, const native_t *n,
+    const uint64_t *counts)
+{
+    const native_bucket_t  *b;
+    uint64_t                classic = 0, total;
+    size_t                  k, nb = 0;
+    int                     side;
+
+    for (k = 0; k <= f->nbuckets; k++) {
+        classic += counts[k];
+    }
+    if (n == NULL) {
+        return classic == 0;
+    }
+    total = native_zero_count(n);
+    for (side = 0; side < 2; side++) {
+        nb += native_buckets(n, side, &b);
+        for (k = 0; k < native_buckets(n, side, &b); k++) {
+            total += b[k].count;
+        }
+    }
+    return total == classic && native_schema(n) <= f->native_schema
+           && nb <= native_held_max(native_schema(n), f->native_schema,
+                                    f->native_max_buckets);
+}
+
+
+/* n SCHEMA ZERO NNEG NPOS INDEX COUNT..., negative side first. */
+static void
+put_native(buf_t *b, const native_t *n)
+{
+    const native_bucket_t  *neg, *pos;
+    size_t                  nneg, npos, k;
+
+    nneg = native_buckets(n, 1, &neg);
+    npos = native_buckets(n, 0, &pos);
+    buf_printf(b, "n %d %" PRIu64 " %zu %zu", native_schema(n),
+               native_zero_count(n), nneg, npos);
+    for (k = 0; k < nneg; k++) {
+        buf_printf(b, " %" PRId32 " %" PRIu64, neg[k].index, neg[k].count);
+    }
+    for (k = 0; k < npos; k++) {
+        buf_printf(b, " %" PRId32 " %" PRIu64, pos[k].index, pos[k].count);
+    }
+    buf_append(b, "\n", 1);
 }
 
 

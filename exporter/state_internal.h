@@ -16,17 +16,32 @@
  * by single spaces; strings are percent-encoded (bytes <= 0x20, '%' and
  * >= 0x7f as %XX; the empty string as a lone "%"):
  *
- *   gwlog_state 3 GENERATION UNIX_TIME
+ *   gwlog_state 4 GENERATION UNIX_TIME
  *   file INPUT DEV INO OFFSET FP_LEN FP SKIPPING ROTATED PATH CARRY
  *        TFP_LEN TFP JOIN_AT
  *                                    (version 1 had no TFP_LEN and TFP,
  *                                     version 2 no JOIN_AT)
  *   family NAME c|h NLABELS LABEL... NBUCKETS BOUND... OVERFLOWED
+ *   native FACTOR MAX_BUCKETS        (version 4, a family with native
+ *                                     buckets: right after its line)
  *   s VALUE... COUNT...  [histograms: NBUCKETS+1 counts, then SUM]
- *   end NFILES NFAMILIES NSERIES
+ *   n SCHEMA ZERO NNEG NPOS INDEX COUNT...
+ *                                    (version 4: right after the "s"
+ *                                     line of a series of a "native"
+ *                                     family that has native buckets:
+ *                                     NNEG negative then NPOS positive
+ *                                     (index, count) pairs, ascending)
+ *   end NFILES NFAMILIES NSERIES NNATIVE
+ *                                    (NNATIVE, the "n" records, since
+ *                                     version 4)
  *
- * Bucket bounds and sums are written with %a (exact).  "s" lines belong to
- * the family line above them.
+ * Bucket bounds, sums and factors are written with %a (exact).  "s"
+ * lines belong to the family line above them.  The version written is
+ * the lowest that holds the checkpoint: 2, 3 when a file needs JOIN_AT, 4
+ * when a family keeps native buckets, so that an older release reads
+ * what it can.  In an "n" record the native total (ZERO plus every
+ * COUNT) equals the series' classic count: every observation goes to
+ * both (values are finite, NaN never counted).
  */
 
 #ifndef GWLOG_STATE_INTERNAL_H
@@ -41,7 +56,7 @@
 
 /* Macros and types */
 
-#define STATE_VERSION   3
+#define STATE_VERSION   4
 #define NO_LEN          ((size_t) -1)
 #define NELEMS(a)       (sizeof(a) / sizeof((a)[0]))
 
@@ -107,6 +122,12 @@ typedef struct {
     strv_t         *values;         /* nseries * nlabels; owned array */
     uint64_t       *counts;         /* nseries * ncounts; owned */
     double         *sums;           /* nseries, histograms; owned */
+    int             native;         /* a "native" record: keeps native
+                                     * buckets */
+    double          native_factor;
+    uint32_t        native_max;     /* the cap; 0: none */
+    native_t      **natives;        /* nseries (NULL: none), owned with
+                                     * each native_t, when native */
 } ck_family_t;
 
 struct state_ckpt {
@@ -119,6 +140,7 @@ struct state_ckpt {
     size_t          nfams;
     size_t          fams_cap;
     size_t          nseries;
+    size_t          nnative;        /* "n" records */
 };
 
 
@@ -143,6 +165,7 @@ uint64_t state_get_uint(const void *rec, size_t off, size_t size);
 int state_get_str(char *tok, size_t *len);
 int state_parse_dec(const char *s, uint64_t *v);
 int state_parse_hex(const char *s, uint64_t *v);
+int state_parse_int(const char *s, int64_t *v);
 int state_parse_double(const char *s, double *v);
 int state_valid_name(const char *s);
 

@@ -237,6 +237,67 @@ native_free(native_t *n)
 }
 
 
+native_t *
+native_build(int schema, uint64_t zero, const native_bucket_t *b,
+    size_t nneg, size_t npos)
+{
+    native_t  *n;
+    size_t     cap = nneg + npos > 0 ? nneg + npos : 1;
+
+    n = malloc(sizeof(*n) + cap * sizeof(native_bucket_t));
+    if (n == NULL) {
+        return NULL;
+    }
+    n->schema = schema;
+    n->nneg = (uint32_t) nneg;
+    n->npos = (uint32_t) npos;
+    n->cap = (uint32_t) cap;
+    n->zero = zero;
+    if (nneg + npos > 0) {
+        memcpy(n->b, b, (nneg + npos) * sizeof(native_bucket_t));
+    }
+    return n;
+}
+
+
+native_t *
+native_dup(const native_t *n)
+{
+    native_t  *c;
+    uint32_t   cap = n->nneg + n->npos > 0 ? n->nneg + n->npos : 1;
+
+    c = xmalloc(sizeof(*c) + cap * sizeof(native_bucket_t));
+    memcpy(c, n, native_size(n));
+    c->cap = cap;
+    return c;
+}
+
+
+void
+native_index_range(int schema, int32_t *lo, int32_t *hi)
+{
+    *lo = native_key(nextafter(NATIVE_ZERO_THRESHOLD, 1.0), schema);
+    *hi = native_key(INFINITY, schema);
+}
+
+
+size_t
+native_held_max(int schema, int start_schema, uint32_t max_buckets)
+{
+    int32_t  lo, hi;
+    size_t   range, cap;
+
+    native_index_range(schema, &lo, &hi);
+    range = 2 * (size_t) (hi - lo + 1);
+    if (max_buckets == 0 || schema == NATIVE_SCHEMA_MIN) {
+        return range;
+    }
+    cap = (size_t) max_buckets
+          + (size_t) (start_schema > schema ? start_schema - schema : 0);
+    return cap < range ? cap : range;
+}
+
+
 size_t
 native_size(const native_t *n)
 {

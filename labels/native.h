@@ -10,7 +10,9 @@
  * (client_golang's doubleBucketWidth()), down to NATIVE_SCHEMA_MIN, where
  * the count may stay above the cap: at schema -4 a side has at most 73
  * buckets (indexes -7..65 cover every double above the zero threshold,
- * and Inf), so a series never holds more than max(max_buckets, 146).
+ * and Inf).  One halving per new bucket may merge nothing (buckets two
+ * apart), so a series d schemas below its family's start holds at most
+ * cap + d buckets, or 146 at schema -4 (native_held_max()).
  *
  * Allocation: native_observe() and native_merge() abort when memory runs
  * out (lib/alloc.h), like the rest of counting.
@@ -66,6 +68,29 @@ void native_merge(native_t **dst, const native_t *src, int schema,
     uint32_t max_buckets);
 
 void native_free(native_t *n);
+
+/* A series built from saved buckets: schema, zero count, then b[0 ..
+ * nneg) the negative side and b[nneg .. nneg + npos) the positive one,
+ * each strictly ascending by index, counts > 0, indexes within
+ * native_index_range() (the caller checked all of it).  Owned by the
+ * caller (native_free()); NULL when memory runs out. */
+native_t *native_build(int schema, uint64_t zero, const native_bucket_t *b,
+    size_t nneg, size_t npos);
+
+/* A copy of n as it is (schema and buckets), owned by the caller
+ * (native_free()).  Aborts when memory runs out, like native_merge(). */
+native_t *native_dup(const native_t *n);
+
+/* The lowest and highest index a side can hold at schema: the bucket of
+ * the smallest double above NATIVE_ZERO_THRESHOLD and the one of Inf. */
+void native_index_range(int schema, int32_t *lo, int32_t *hi);
+
+/* The most buckets (both sides) a series of a family starting at
+ * start_schema with cap max_buckets (0: none) can hold at schema <=
+ * start_schema: each halving is forced by one new bucket, so cap +
+ * (start_schema - schema), and at NATIVE_SCHEMA_MIN up to both sides'
+ * ranges; never more than both ranges at schema. */
+size_t native_held_max(int schema, int start_schema, uint32_t max_buckets);
 
 /* A copy of n into dst, which has native_size(n) bytes and the
  * alignment of malloc().  The copy is owned by whoever owns dst and must

@@ -110,6 +110,7 @@ store_family_new(store_t *s, const store_family_def_t *def)
             f->pub.native = 1;
             f->pub.native_schema = native_schema_for_factor(
                                        def->native_factor);
+            f->pub.native_factor = def->native_factor;
             f->pub.native_max_buckets = def->native_max_buckets;
         }
     } else {

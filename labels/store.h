@@ -103,6 +103,7 @@ typedef struct {
     int                  collected;             /* values are doubles */
     int                  native;                /* keeps native buckets */
     int                  native_schema;         /* a new series' schema */
+    double               native_factor;         /* as configured */
     uint32_t             native_max_buckets;
     const char          *exemplar_label;        /* NULL: no exemplars */
 } store_snap_family_t;
@@ -179,6 +180,13 @@ const store_snap_family_t *store_family_info(const store_family_t *f);
  * a checkpoint.  Caller holds the lock. */
 void store_merge(store_family_t *f, uint32_t id, const uint64_t *counts,
     double raw_sum);
+
+/* Adds saved native buckets n (not kept: the store copies them) to
+ * series id of f, a family with native buckets: a series without any
+ * takes them as they are (schema included, so a checkpoint restores them
+ * unchanged), else native_merge() at the family's schema and cap.  Used
+ * to restore a checkpoint, after store_merge().  Caller holds the lock. */
+void store_merge_native(store_family_t *f, uint32_t id, const native_t *n);
 
 /* Sets the store's coarse clock (seconds, any origin), used to expire
  * idle series of families with a ttl.  Caller holds the lock. */

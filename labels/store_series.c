@@ -147,6 +147,27 @@ store_merge(store_family_t *f, uint32_t id, const uint64_t *counts,
 }
 
 
+void
+store_merge_native(store_family_t *f, uint32_t id, const native_t *n)
+{
+    uint64_t  *v;
+    native_t  *dst;
+
+    if (!f->pub.native) {
+        return;
+    }
+    v = SERIES_VALS(f, id);
+    dst = series_native_get(v, &f->pub);
+    if (dst == NULL) {
+        dst = native_dup(n);
+    } else {
+        native_merge(&dst, n, f->pub.native_schema,
+                     f->pub.native_max_buckets);
+    }
+    series_native_set(v, &f->pub, dst);
+}
+
+
 /* Bytes the values take packed: (u32 length, bytes) per label. */
 static size_t
 labels_size(const strv_t *values, size_t n)

@@ -667,7 +667,7 @@ static const hostile_t  hostile[] = {
     { "c 2 a b", "c 2 a b-c", NULL, NULL, "label 1" },
     { "t_total c", "t_total x", NULL, NULL, "type" },
     /* Header and record order. */
-    { "gwlog_state 2", "gwlog_state 4", NULL, NULL, "version: 4" },
+    { "gwlog_state 2", "gwlog_state 5", NULL, NULL, "version: 5" },
     { "gwlog_state 2", "gwlog_state 3", NULL, NULL, "fields, not 14" },
     { "gwlog_state 2", "gwlog_state 0", NULL, NULL, "version: 0" },
     { "gwlog_state 2 4 ", "gwlog_state 2 0 ", NULL, NULL, "generation: 0" },

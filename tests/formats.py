@@ -539,7 +539,7 @@ def native_model(values, schema, max_buckets, zt=2.0 ** -128):
     return schema, zero, pos, neg
 
 
-def native_tests(pb, d, log):
+def native_tests(pb, d, log, name="native"):
     """Every native histogram of the protobuf body against native_model()
     of the values the reference read from the log for its series."""
     ref = R.Reference(R.load_dims(os.path.join(d, "dims")))
@@ -548,11 +548,11 @@ def native_tests(pb, d, log):
     try:
         nats = decode_natives(pb)
     except (ValueError, KeyError, IndexError) as e:
-        check("native: decodes", False, str(e))
+        check(name + ": decodes", False, str(e))
         return
     fam = R.DURATION
     got = {k[1]: v for k, v in nats.items() if k[0] == fam}
-    check("native: only %s has native buckets" % fam,
+    check(name + ": only %s has native buckets" % fam,
           set(k[0] for k in nats) == {fam}, str(set(k[0] for k in nats)))
     labels = R.LABELS[fam]
     bad, nbuckets, schemas, total = [], 0, set(), 0
@@ -580,11 +580,56 @@ def native_tests(pb, d, log):
     # carry the schema and nothing else.
     bad += [(k, "no observations", v) for k, v in got.items()
             if v["count"] or v["pos_spans"] or v["neg_spans"]]
-    check("native: buckets, zero bucket, schema and count of every series "
+    check(name + ": buckets, zero bucket, schema and count of every series "
           "= client_golang's rules on the reference's values", not bad
           and total > 1000, "%d series, %d observations, %d buckets, "
           "schemas %s; %s" % (len(ref.observed), total, nbuckets,
                               sorted(schemas), str(bad[:2])[:600]))
+
+
+def restart_tests():
+    """Native buckets survive a SIGKILL: lines are counted, a checkpoint
+    is taken after the last one was, the exporter is SIGKILLed, more lines
+    come, and the restarted exporter (same --state.dir) serves native
+    buckets equal to native_model() of ALL the lines, before and after the
+    restart (the reference reads the whole log)."""
+    d = T.setup("native_restart")
+    log = os.path.join(d, "access.log")
+    state = os.path.join(d, "state")
+    lines = T.pool(d, 4000, 15)
+    with open(log, "wb") as f:
+        f.writelines(lines[:2500])
+    ex = T.Exporter(d, [log], state=state, name="restart")
+    try:
+        w, got = T.settle(ex, [log])
+        check("restart: run 1 counts the first %d lines" % w, w == got,
+              "%s of %s" % (got, w))
+        counted = time.time()
+        deadline = time.time() + 60
+        ck = 0
+        while time.time() < deadline:
+            ck = ex.value("gwlog_last_checkpoint_timestamp_seconds")
+            if ck > counted:
+                break
+            time.sleep(0.2)
+        check("restart: a checkpoint after every line was counted",
+              ck > counted, "last checkpoint %s, counted at %s"
+              % (ck, counted))
+        ex.kill()
+        with open(log, "ab") as f:
+            f.writelines(lines[2500:])
+        ex.start()
+        w, got = T.settle(ex, [log], timeout=60)
+        check("restart: run 2 counts every line once (%d)" % w, w == got,
+              "%s of %s" % (got, w))
+        corrupt = ex.value("gwlog_checkpoint_corrupt_total")
+        check("restart: no checkpoint refused as corrupt", corrupt == 0,
+              "gwlog_checkpoint_corrupt_total %s" % corrupt)
+        ct, pb = get(ex.port, PB_ACCEPT)
+        check("restart: protobuf served", ct == CT_PB, str(ct))
+        native_tests(pb, d, log, "restart: native after SIGKILL")
+    finally:
+        ex.stop()
 
 
 # --- checks -----------------------------------------------------------------
@@ -954,6 +999,17 @@ def quantile_tests(ex, d, log):
 
 
 def main():
+    if sys.argv[1:] == ["restart"]:
+        shutil.rmtree(OUT, ignore_errors=True)
+        T.OUT = OUT
+        t0 = time.time()
+        try:
+            restart_tests()
+        except Exception as e:  # noqa: BLE001
+            check("restart test", False, "%s: %s" % (type(e).__name__, e))
+        print("formats restart: %d passed, %d failed (%.0f s)"
+              % (T.passed, T.failed, time.time() - t0))
+        return 0 if T.failed == 0 else 1
     if shutil.which("promtool") is None or shutil.which("prometheus") is None:
         print("formats: prometheus/promtool missing (make test installs them)")
         return 1
@@ -987,6 +1043,10 @@ def main():
         check("formats test", False, "%s: %s" % (type(e).__name__, e))
     finally:
         ex.stop()
+    try:
+        restart_tests()
+    except Exception as e:  # noqa: BLE001
+        check("restart test", False, "%s: %s" % (type(e).__name__, e))
     print("formats: %d passed, %d failed (%.0f s)"
           % (T.passed, T.failed, time.time() - t0))
     return 0 if T.failed == 0 else 1
