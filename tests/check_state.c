@@ -4,6 +4,8 @@
  * slot leaves nothing in the store and the other slot is used; the check
  * hook can refuse a slot; a removed state directory is created again. */
 
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,19 @@
     "family h_seconds h 1 a 2 0x1.999999999999ap-4 0x1p+0 0\n" \
     "s x 1 2 3 0x1.8p+3\n" \
     "end 2 2 3\n"
+
+/* Version 4: a histogram with native buckets (factor 1.1: schema 3, cap
+ * 160), one series with 6 observations (zero bucket 1; -0.5 in negative
+ * bucket -8; 1, 1 in 0; 2 in 8; 3 in 13), one without any. */
+#define N       "n_seconds"
+#define GOOD_NATIVE \
+    "gwlog_state 4 4 1700000000\n" \
+    "family n_seconds h 1 a 2 0x1.999999999999ap-4 0x1p+0 0\n" \
+    "native 0x1.199999999999ap+0 160\n" \
+    "s x 1 2 3 0x1.8p+3\n" \
+    "n 3 1 1 3 -8 1 0 2 8 1 13 1\n" \
+    "s y 0 0 0 0x0p+0\n" \
+    "end 0 1 2 1\n"
 
 #define FILE1 \
     "file 0 2049 1234 5000 1024 00000000deadbeef 0 0 /var/log/a.log " \
@@ -142,6 +157,103 @@ t_xy(store_t *s)
 
     store_snap_free(snap);
     return v;
+}
+
+
+/* A store with family N keeping native buckets at factor (0: none) and
+ * cap max_buckets, observing raw * scale (0: 1). */
+static store_t *
+make_native_store(double factor, uint32_t max_buckets, double scale)
+{
+    store_family_def_t  def;
+    store_t            *s = store_create();
+
+    ck_assert_ptr_nonnull(s);
+    memset(&def, 0, sizeof(def));
+    def.sibling_label = -1;
+    def.name = N;
+    def.help = "n";
+    def.type = STORE_HISTOGRAM;
+    def.labels = h_labels;
+    def.nlabels = 1;
+    def.buckets = h_bounds;
+    def.nbuckets = 2;
+    def.native_factor = factor;
+    def.native_max_buckets = max_buckets;
+    def.scale = scale;
+    ck_assert_ptr_nonnull(store_family_add(s, &def));
+    return s;
+}
+
+
+/* The native buckets of N{a=value} in snap (NULL: none), with its
+ * classic count in *count. */
+static const native_t *
+n_native(const store_snap_t *snap, const char *value, uint64_t *count)
+{
+    const char      *vals[1] = { value };
+    const uint64_t  *c;
+    double           sum;
+    long             fi, j;
+
+    fi = tu_family(snap, N);
+    ck_assert_int_ge(fi, 0);
+    j = tu_series_v(snap, (size_t) fi, vals);
+    ck_assert_msg(j >= 0, "no series %s", value);
+    c = store_snap_buckets(snap, (size_t) fi, (size_t) j, &sum);
+    *count = c[0] + c[1] + c[2];
+    return store_snap_native(snap, (size_t) fi, (size_t) j);
+}
+
+
+/* a and b hold the same schema, zero count and buckets. */
+static void
+native_eq(const native_t *a, const native_t *b, const char *what)
+{
+    const native_bucket_t  *ba, *bb;
+    size_t                  na, nb, k;
+    int                     side;
+
+    ck_assert_msg(a != NULL && b != NULL, "%s: native buckets missing",
+                  what);
+    ck_assert_int_eq(native_schema(a), native_schema(b));
+    ck_assert_uint_eq(native_zero_count(a), native_zero_count(b));
+    for (side = 0; side < 2; side++) {
+        na = native_buckets(a, side, &ba);
+        nb = native_buckets(b, side, &bb);
+        ck_assert_msg(na == nb, "%s: side %d: %zu buckets, not %zu", what,
+                      side, nb, na);
+        for (k = 0; k < na; k++) {
+            ck_assert_int_eq(ba[k].index, bb[k].index);
+            ck_assert_uint_eq(ba[k].count, bb[k].count);
+        }
+    }
+}
+
+
+/* Formats store, parses the text (checking its version) and applies it
+ * to other. */
+static void
+round_trip(store_t *from, store_t *to, int version, state_info_t *info)
+{
+    store_snap_t  *snap;
+    state_ckpt_t  *ck;
+    buf_t          text = { 0 };
+    char           head[32];
+
+    snap = store_snapshot(from);
+    state_format_text(&text, 9, 1700000000, snap, NULL, 0);
+    store_snap_free(snap);
+    snprintf(head, sizeof(head), "gwlog_state %d 9 ", version);
+    ck_assert_msg(strncmp(text.p, head, strlen(head)) == 0, "%.20s", text.p);
+    ck = state_parse_text(text.p, text.len, err, sizeof(err));
+    ck_assert_msg(ck != NULL, "%s\n%.2000s", err, text.p);
+    buf_free(&text);
+    memset(info, 0, sizeof(*info));
+    store_ingest_lock(to);
+    state_ckpt_apply(ck, to, info);
+    store_ingest_unlock(to);
+    state_ckpt_free(ck);
 }
 
 
@@ -334,6 +446,246 @@ START_TEST(test_round_trip)
     ck_assert(sum == 7.3);
     store_snap_free(snap);
     store_destroy(other);
+}
+END_TEST
+
+
+/* Version 4: GOOD_NATIVE's buckets, as written by hand from native.h's
+ * definition, reach the store. */
+START_TEST(test_native_parse)
+{
+    static const native_bucket_t  pos[] = { { 0, 2 }, { 8, 1 }, { 13, 1 } };
+    const native_bucket_t        *b;
+    const native_t               *n;
+    state_ckpt_t                 *ck;
+    state_info_t                  info;
+    store_snap_t                 *snap;
+    store_t                      *ns = make_native_store(1.1, 160, 0);
+    uint64_t                      count;
+    size_t                        k;
+
+    ck = state_parse_text(GOOD_NATIVE, strlen(GOOD_NATIVE), err,
+                          sizeof(err));
+    ck_assert_msg(ck != NULL, "%s", err);
+    memset(&info, 0, sizeof(info));
+    store_ingest_lock(ns);
+    state_ckpt_apply(ck, ns, &info);
+    store_ingest_unlock(ns);
+    state_ckpt_free(ck);
+    ck_assert_uint_eq(info.series, 2);
+    ck_assert_uint_eq(info.skipped, 0);
+    snap = store_snapshot(ns);
+    n = n_native(snap, "x", &count);
+    ck_assert_uint_eq(count, 6);
+    ck_assert_ptr_nonnull(n);
+    ck_assert_int_eq(native_schema(n), 3);
+    ck_assert_uint_eq(native_zero_count(n), 1);
+    ck_assert_uint_eq(native_buckets(n, 1, &b), 1);
+    ck_assert_int_eq(b[0].index, -8);
+    ck_assert_uint_eq(b[0].count, 1);
+    ck_assert_uint_eq(native_buckets(n, 0, &b), 3);
+    for (k = 0; k < 3; k++) {
+        ck_assert_int_eq(b[k].index, pos[k].index);
+        ck_assert_uint_eq(b[k].count, pos[k].count);
+    }
+    ck_assert_ptr_null(n_native(snap, "y", &count));
+    ck_assert_uint_eq(count, 0);
+    store_snap_free(snap);
+    store_destroy(ns);
+}
+END_TEST
+
+
+/* Format, parse, apply: the native buckets come back identical, for
+ * series at their family's schema and for series halved by the cap (a
+ * restored series is not halved again), with negative, zero, tiny, huge
+ * and infinite values (DBL_MAX scaled by 2); the count agrees with them; the same
+ * observations made into a fresh store (the model the values came from)
+ * agree too. */
+START_TEST(test_native_round_trip)
+{
+    static const double  vals[] = { 1, 2, 3, -0.5, 0, -0.0, 0x1p-130,
+                                    -0x1p-127, 1e-300, 1e300, -1e300,
+                                    DBL_MAX, 4, 5, 6, 7, 8, 9, 1e3, 1e6 };
+    static const char   *names[] = { "x", "y", "z", "w" };
+    const native_t      *a, *b;
+    const native_bucket_t  *bk;
+    store_family_t      *f;
+    store_snap_t        *s1, *s2;
+    state_info_t         info;
+    store_t             *from, *to;
+    uint64_t             ca, cb;
+    uint32_t             id;
+    size_t               i, k;
+    strv_t               v;
+
+    from = make_native_store(1.1, 5, 2);
+    store_ingest_lock(from);
+    f = store_family_find(from, N);
+    for (k = 0; k < 2; k++) {
+        v.p = names[k];
+        v.len = 1;
+        id = store_series(f, &v);
+        for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+            if (k == 0 || i < 4) {
+                store_observe(f, id, vals[i]);
+            }
+        }
+    }
+    v.p = names[2];
+    v.len = 1;
+    (void) store_series(f, &v);                     /* no observation */
+    /* w: 2^0, 2^4 ... 2^20 (raw halves), buckets 0, 32 ... 160 at schema
+     * 3: the sixth passes the cap of 5 and halves to schema 2, where they
+     * stay 6 (0, 16 ... 80): a series may hold more than its cap. */
+    v.p = names[3];
+    id = store_series(f, &v);
+    for (i = 0; i < 6; i++) {
+        store_observe(f, id, ldexp(1.0, 4 * (int) i - 1));
+    }
+    store_ingest_unlock(from);
+
+    to = make_native_store(1.1, 5, 2);
+    round_trip(from, to, 4, &info);
+    ck_assert_uint_eq(info.series, 4);
+    ck_assert_uint_eq(info.skipped, 0);
+    s1 = store_snapshot(from);
+    s2 = store_snapshot(to);
+    a = n_native(s1, "w", &ca);
+    ck_assert_int_eq(native_schema(a), 2);
+    ck_assert_uint_eq(native_buckets(a, 0, &bk), 6);
+    ck_assert_int_eq(bk[5].index, 80);
+    native_eq(a, n_native(s2, "w", &cb), "w");
+    ck_assert_uint_eq(cb, 6);
+    for (k = 0; k < 2; k++) {
+        a = n_native(s1, names[k], &ca);
+        b = n_native(s2, names[k], &cb);
+        native_eq(a, b, names[k]);
+        ck_assert_uint_eq(ca, cb);
+        ck_assert_uint_eq(ca, k == 0 ? 20 : 4);
+    }
+    /* x holds more kinds of values than 5 buckets at schema 3: halved. */
+    ck_assert_int_lt(native_schema(n_native(s1, "x", &ca)), 3);
+    ck_assert_int_eq(native_schema(n_native(s1, "y", &ca)), 3);
+    ck_assert_ptr_null(n_native(s2, "z", &cb));
+    ck_assert_uint_eq(cb, 0);
+    store_snap_free(s1);
+    store_snap_free(s2);
+
+    /* Observed after the restore, as if never restarted. */
+    store_ingest_lock(from);
+    store_ingest_lock(to);
+    for (k = 0; k < 2; k++) {
+        v.p = names[k];
+        v.len = 1;
+        store_observe(store_family_find(from, N),
+                      store_series(store_family_find(from, N), &v), 1e-3);
+        store_observe(store_family_find(to, N),
+                      store_series(store_family_find(to, N), &v), 1e-3);
+    }
+    store_ingest_unlock(to);
+    store_ingest_unlock(from);
+    s1 = store_snapshot(from);
+    s2 = store_snapshot(to);
+    for (k = 0; k < 2; k++) {
+        native_eq(n_native(s1, names[k], &ca), n_native(s2, names[k], &cb),
+                  names[k]);
+    }
+    store_snap_free(s1);
+    store_snap_free(s2);
+    store_destroy(from);
+    store_destroy(to);
+}
+END_TEST
+
+
+/* A family whose native factor or cap changed, or that keeps native
+ * buckets only on one side of the restart, is dropped as a reload drops
+ * it; with the same factor and cap it is restored. */
+START_TEST(test_native_changed)
+{
+    static const struct {
+        double      factor;
+        uint32_t    cap;
+        size_t      restored;
+    } c[] = {
+        { 1.1, 160, 2 },
+        { 1.2, 160, 0 },                    /* same schema 3, other factor */
+        { 1.1, 100, 0 },
+        { 0, 0, 0 },                        /* native turned off */
+    };
+    state_ckpt_t  *ck;
+    state_info_t   info;
+    store_t       *ns;
+    size_t         i;
+    const char    *v3 = "gwlog_state 3 4 1700000000\n"
+                        "family n_seconds h 1 a 2 0x1.999999999999ap-4 "
+                        "0x1p+0 0\n"
+                        "s x 1 2 3 0x1.8p+3\n"
+                        "end 0 1 1\n";
+
+    for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        ns = make_native_store(c[i].factor, c[i].cap, 0);
+        ck = state_parse_text(GOOD_NATIVE, strlen(GOOD_NATIVE), err,
+                              sizeof(err));
+        ck_assert_msg(ck != NULL, "%s", err);
+        memset(&info, 0, sizeof(info));
+        store_ingest_lock(ns);
+        state_ckpt_apply(ck, ns, &info);
+        store_ingest_unlock(ns);
+        state_ckpt_free(ck);
+        ck_assert_msg(info.series == c[i].restored
+                      && info.skipped == 2 - c[i].restored,
+                      "case %zu: %zu restored, %zu skipped", i, info.series,
+                      info.skipped);
+        store_destroy(ns);
+    }
+
+    /* Version 3 has no native record: the family kept none when saved,
+     * for all the checkpoint says, and keeps some now. */
+    ns = make_native_store(1.1, 160, 0);
+    ck = state_parse_text(v3, strlen(v3), err, sizeof(err));
+    ck_assert_msg(ck != NULL, "%s", err);
+    memset(&info, 0, sizeof(info));
+    store_ingest_lock(ns);
+    state_ckpt_apply(ck, ns, &info);
+    store_ingest_unlock(ns);
+    state_ckpt_free(ck);
+    ck_assert_uint_eq(info.series, 0);
+    ck_assert_uint_eq(info.skipped, 1);
+    store_destroy(ns);
+}
+END_TEST
+
+
+/* native_held_max() bounds what native_observe() makes: a cap of 4 and
+ * values two buckets apart at every schema (no halving merges them)
+ * hold cap + (start - schema) buckets, never more; and never above the
+ * ranges at -4 (146). */
+START_TEST(test_native_held_max)
+{
+    native_t               *n = NULL;
+    const native_bucket_t  *b;
+    size_t                  held, most = 0;
+    int                     i;
+
+    /* 2^(4k) for k = 0..: at schema 0 indexes 0, 4, 8...: every halving
+     * but the last ones keeps them apart. */
+    for (i = 0; i < 250; i++) {
+        native_observe(&n, ldexp(1.0, 4 * i - 500), 0, 4);
+        held = native_buckets(n, 0, &b) + native_buckets(n, 1, &b);
+        ck_assert_msg(held <= native_held_max(native_schema(n), 0, 4),
+                      "value %d: %zu buckets at schema %d, bound %zu", i,
+                      held, native_schema(n),
+                      native_held_max(native_schema(n), 0, 4));
+        most = held > most ? held : most;
+    }
+    ck_assert_int_eq(native_schema(n), NATIVE_SCHEMA_MIN);
+    ck_assert_uint_gt(most, 4);             /* the cap was passed */
+    ck_assert_uint_eq(native_held_max(NATIVE_SCHEMA_MIN, 3, 160), 146);
+    ck_assert_uint_eq(native_held_max(3, 3, 160), 160);
+    ck_assert_uint_eq(native_held_max(1, 3, 160), 162);
+    native_free(n);
 }
 END_TEST
 
@@ -682,6 +1034,119 @@ static const hostile_t  hostile[] = {
 };
 
 
+/* The same for GOOD_NATIVE's native records (version 4). */
+static const hostile_t  hostile_native[] = {
+    /* Schema. */
+    { "n 3 1", "n 9 1", NULL, NULL, "schema: 9 is not in [-4, 3]" },
+    { "n 3 1", "n -5 1", NULL, NULL, "schema: -5 is not in [-4, 3]" },
+    { "n 3 1", "n 4 1", NULL, NULL, "schema: 4 is not in [-4, 3] (the "
+      "family starts at 3)" },
+    { "n 3 1", "n +3 1", NULL, NULL, "schema: \"+3\"" },
+    { "n 3 1", "n 3x 1", NULL, NULL, "schema: \"3x\"" },
+    /* How many buckets. */
+    { "0x1.199999999999ap+0 160", "0x1.199999999999ap+0 3", NULL, NULL,
+      "nneg 1 + npos 3: more buckets than a series holds at schema 3 "
+      "(9217 a side, 3 in all" },
+    { "0x1.199999999999ap+0 160", "0x1.199999999999ap+0 0", "n 3 1 1 3",
+      "n 3 1 1 9218", "npos 9218: more buckets" },
+    { "n 3 1 1 3", "n 3 1 18446744073709551615 3", NULL, NULL,
+      "more buckets" },
+    { "n 3 1 1 3", "n 3 1 1 -3", NULL, NULL, "npos: \"-3\"" },
+    { " 13 1\n", " 13 1 5\n", NULL, NULL, "more fields than the 4 "
+      "buckets announced" },
+    { " 13 1\n", " 13\n", NULL, NULL, "count 3: \"\" is not a positive" },
+    { " 8 1 13 1\n", "\n", NULL, NULL, "index 2: \"\"" },
+    /* Indexes and counts. */
+    { "0 2 8 1 13 1", "8 2 0 1 13 1", NULL, NULL,
+      "index 2: 0 does not ascend (8 before it)" },
+    { "0 2 8 1 13 1", "0 2 0 1 13 1", NULL, NULL,
+      "index 2: 0 does not ascend" },
+    { "13 1\n", "8194 1\n", NULL, NULL,
+      "index 3: 8194 is out of the range [-1023, 8193] of schema 3" },
+    { "-8 1", "-1024 1", NULL, NULL, "index 0: -1024 is out of the range" },
+    { "-8 1", "-2147483649 1", NULL, NULL, "index 0: -2147483649 is out" },
+    { "-8 1", "-8x 1", NULL, NULL, "index 0: \"-8x\"" },
+    { "-8 1 0 2", "-8 0 0 2", NULL, NULL, "count 0: \"0\" is not a "
+      "positive" },
+    { "-8 1 0 2", "-8 -1 0 2", NULL, NULL, "count 0: \"-1\"" },
+    { "n 3 1 1", "n 3 18446744073709551615 1", NULL, NULL,
+      "the native counts add up past 2^64" },
+    /* Native total against the classic count. */
+    { "n 3 1 1", "n 3 2 1", NULL, NULL, "native total 7 (zero bucket and "
+      "buckets) is not the series' count 6" },
+    { "n 3 1 1", "n 3 0 1", NULL, NULL, "native total 5" },
+    { "n 3 1 1 3 -8 1 0 2 8 1 13 1\n", "", "end 0 1 2 1", "end 0 1 2 0",
+      "series 0 counted 6 observations and has no native buckets" },
+    /* Records out of place. */
+    { "native 0x1.199999999999ap+0 160\n", "", NULL, NULL,
+      "family n_seconds keeps no native buckets (no native record)" },
+    { "s y 0", "n 3 0 0 0\ns y 0", "end 0 1 2 1", "end 0 1 2 2",
+      "(n): not right after a series line" },
+    { "s y 0 0 0 0x0p+0\n", "s y 0 0 0 0x0p+0\nn 3 0 0 0\n",
+      "end 0 1 2 1", "end 0 1 2 2", NULL },
+    { "native 0x1.199999999999ap+0 160\n", "native 0x1.199999999999ap+0 160"
+      "\nnative 0x1.199999999999ap+0 160\n", NULL, NULL,
+      "(native): not right after a family line" },
+    { "family n_seconds", "family t_total c 0 0 0\nnative 0x1p+1 1\n"
+      "family n_seconds", "end 0 1", "end 0 2",
+      "family t_total is a counter" },
+    { "n 3 1 1 3 -8 1 0 2 8 1 13 1", "n", NULL, NULL,
+      "schema: missing or empty" },
+    { "n 3 1 1 3", "n 3 1  1 3", NULL, NULL, "nneg: missing or empty" },
+    /* The family's native configuration. */
+    { "native 0x1.199999999999ap+0", "native 0x1p+0", NULL, NULL,
+      "factor: \"0x1p+0\" is not a finite number above 1" },
+    { "native 0x1.199999999999ap+0", "native inf", NULL, NULL, "factor" },
+    { "native 0x1.199999999999ap+0", "native nan", NULL, NULL, "factor" },
+    { "native 0x1.199999999999ap+0", "native -2", NULL, NULL, "factor" },
+    { "0x1.199999999999ap+0 160", "0x1.199999999999ap+0 4294967296", NULL,
+      NULL, "max_buckets: \"4294967296\"" },
+    { "0x1.199999999999ap+0 160", "0x1.199999999999ap+0 160 1", NULL, NULL,
+      "4 fields, not 3" },
+    /* Versions and the end line. */
+    { "gwlog_state 4", "gwlog_state 3", NULL, NULL,
+      "a native record in a version 3 checkpoint" },
+    { "end 0 1 2 1", "end 0 1 2 2", NULL, NULL, "2 native; the records "
+      "hold 0, 1, 2, 1" },
+    { "end 0 1 2 1\n", "end 0 1 2\n", NULL, NULL, "4 fields, not 5" },
+};
+
+
+static void
+hostile_case(const char *good, const hostile_t *h, int i)
+{
+    state_ckpt_t  *ck;
+    char          *text, *t2;
+
+    text = replace(good, h->old, h->new);
+    if (h->old2 != NULL) {
+        t2 = replace(text, h->old2, h->new2);
+        free(text);
+        text = t2;
+    }
+    err[0] = '\0';
+    ck = state_parse_text(text, strlen(text), err, sizeof(err));
+    if (h->want == NULL) {                  /* a control: accepted */
+        ck_assert_msg(ck != NULL, "case %d refused: %s", i, err);
+        state_ckpt_free(ck);
+        free(text);
+        return;
+    }
+    ck_assert_msg(ck == NULL, "case %d accepted: %.60s -> %.60s", i, h->old,
+                  h->new);
+    ck_assert_msg(strstr(err, h->want) != NULL, "case %d: \"%s\" lacks "
+                  "\"%s\"", i, err, h->want);
+    free(text);
+}
+
+
+START_TEST(test_hostile_native)
+{
+    hostile_case(GOOD_NATIVE, &hostile_native[_i], _i);
+}
+END_TEST
+
+
 START_TEST(test_hostile)
 {
     const hostile_t  *h = &hostile[_i];
@@ -727,6 +1192,10 @@ state_suite(void)
     tcase_add_test(tc, test_generation_slot);
     tcase_add_test(tc, test_empty_and_absent);
     tcase_add_test(tc, test_dir_recreated);
+    tcase_add_test(tc, test_native_parse);
+    tcase_add_test(tc, test_native_round_trip);
+    tcase_add_test(tc, test_native_changed);
+    tcase_add_test(tc, test_native_held_max);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("Limits");
@@ -734,6 +1203,9 @@ state_suite(void)
     tcase_set_timeout(tc, 20);
     tcase_add_loop_test(tc, test_hostile, 0,
                         (int) (sizeof(hostile) / sizeof(hostile[0])));
+    tcase_add_loop_test(tc, test_hostile_native, 0,
+                        (int) (sizeof(hostile_native)
+                               / sizeof(hostile_native[0])));
     suite_add_tcase(s, tc);
 
     return s;

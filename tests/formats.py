@@ -17,6 +17,10 @@
   formats carry the same samples for the families that do not move between
   scrapes.
 - promtool check metrics on the text body.
+- Native buckets survive a SIGKILL (restart_tests(); alone with
+  `python3 tests/formats.py restart`): lines counted, a checkpoint taken
+  after them, SIGKILL, more lines, restart with the same --state.dir: the
+  protobuf native buckets equal the python model over ALL the lines.
 - The real Prometheus (2.42) scrapes through a recording proxy: without
   feature flags it asks for OpenMetrics, with --enable-feature=
   native-histograms for protobuf; the proxy sees the Content-Type the

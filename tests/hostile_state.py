@@ -51,10 +51,11 @@ def file_line(text, log):
 
 
 def as_v3(text):
-    """text in state version 3: JOIN_AT (0) after each file record."""
+    """text in state version 3 or more: JOIN_AT (0) after each file
+    record (version 4, with native buckets, has it already)."""
     lines = text.split("\n")
     h = lines[0].split(" ")
-    assert h[0] == "gwlog_state" and h[1] in ("2", "3"), lines[0]
+    assert h[0] == "gwlog_state" and h[1] in ("2", "3", "4"), lines[0]
     if h[1] == "2":
         h[1] = "3"
         lines[0] = " ".join(h)
@@ -124,18 +125,56 @@ def hostile_variants(text, log):
          end_changed(text, lambda e: e.__setitem__(3, str(10 ** 15))),
          "counts"),
         ("truncated end line", end_changed(text, lambda e: e.pop()),
-         "fields, not 4"),
+         "fields, not %d" % len(text.rstrip("\n").rsplit("\n", 1)[1]
+                                .split(" "))),
         ("no end line", text.rstrip("\n").rsplit("\n", 1)[0] + "\n",
          "no end line"),
         ("duplicated file", duplicated_file(text, log), "recorded twice"),
         ("giant path", with_file(text, log, set_field(9, "/" + "x" * 100000)),
          "path"),
         ("negative counter", negative_counter(text), "count 0"),
+        # Native buckets (state version 4): every observation went to
+        # both the classic and the native buckets.
+        ("native total above the series' count",
+         native_changed(text, n_field(2, lambda z: str(int(z) + 1))),
+         "native total"),
+        ("native schema 9", native_changed(text, n_field(1, lambda s: "9")),
+         "schema: 9"),
+        ("native buckets past the family's cap", native_cap(text, 1),
+         "more buckets"),
+        ("native record without its series",
+         native_changed(text, lambda lines, i: lines.pop(i - 1)),
+         "not right after a series line"),
         # A right CRC, sane numbers, and an offset past the end of the file
         # it names: refused against the file (same inode, same first bytes).
         ("offset past the end of the file",
          with_file(text, log, set_field(4, str(off * 10))), "contradict"),
     ]
+
+
+def native_changed(text, change):
+    """text with the first "n" record (native buckets, state version 4)
+    of the default config's native family changed by change(lines, i)."""
+    lines = text.split("\n")
+    assert lines[0].split(" ")[1] == "4", lines[0]
+    for i, l in enumerate(lines):
+        if l.startswith("n "):
+            change(lines, i)
+            return "\n".join(lines)
+    raise RuntimeError("no native record in the checkpoint")
+
+
+def n_field(k, f):
+    def change(lines, i):
+        fields = lines[i].split(" ")
+        fields[k] = f(fields[k])
+        lines[i] = " ".join(fields)
+    return change
+
+
+def native_cap(text, cap):
+    return re.sub(r"^native (\S+) \d+$", lambda m: "native %s %d"
+                  % (m.group(1), cap), text, count=1, flags=re.M)
 
 
 def negative_counter(text):

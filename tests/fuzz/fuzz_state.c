@@ -30,7 +30,9 @@
 
 
 /* A store with the default config's families (built through a pipeline
- * once, then copied: a pipeline per input would cost most of the time). */
+ * once, then copied: a pipeline per input would cost most of the time),
+ * native buckets included, so that a seed's "n" records reach the store
+ * and are written back. */
 static store_t *
 new_store(void)
 {
@@ -67,6 +69,8 @@ new_store(void)
         def.buckets = f->buckets;
         def.nbuckets = f->nbuckets;
         def.scale = f->scale;
+        def.native_factor = f->native ? f->native_factor : 0;
+        def.native_max_buckets = f->native_max_buckets;
         def.sibling_label = -1;
         if (store_family_add(s, &def) == NULL) {
             fz_fail("store_family_add() failed");
