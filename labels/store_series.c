@@ -17,9 +17,6 @@
 #include "lib/hash.h"
 
 
-#define LABELS_SEED   0x243f6a8885a308d3ULL   /* of a label set's hash */
-
-
 static size_t labels_size(const strv_t *values, size_t n);
 static void labels_pack(char *p, const strv_t *values, size_t n);
 static const char *arena_pack(store_family_t *f, const strv_t *values);
@@ -41,7 +38,7 @@ store_series(store_family_t *f, const strv_t *values)
     strv_t    over[64];
     size_t    i;
 
-    hash = hash_strv(values, f->pub.nlabels, LABELS_SEED);
+    hash = hash_labels(values, f->pub.nlabels);
     id = series_find(f, values, hash, &slot);
     if (id != NO_SERIES) {
         if (f->ttl) {
@@ -67,7 +64,7 @@ store_series(store_family_t *f, const strv_t *values)
         for (i = 0; i < f->pub.nlabels && i < 64; i++) {
             over[i] = STRV(STORE_OVERFLOW_VALUE);
         }
-        hash = hash_strv(over, f->pub.nlabels, LABELS_SEED);
+        hash = hash_labels(over, f->pub.nlabels);
         f->overflow_id = series_find(f, over, hash, &slot);
         if (f->overflow_id == NO_SERIES) {
             f->overflow_id = series_create(f, over, hash, slot);
@@ -360,7 +357,7 @@ siblings_create(store_family_t *f, const strv_t *values)
         }
         v[f->sibling_label].p = f->sibling_values[i];
         v[f->sibling_label].len = strlen(f->sibling_values[i]);
-        hash = hash_strv(v, n, LABELS_SEED);
+        hash = hash_labels(v, n);
         if (series_find(f, v, hash, &slot) == NO_SERIES) {
             series_create(f, v, hash, slot);
         }

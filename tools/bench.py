@@ -19,6 +19,12 @@ Prints, as medians of RUNS runs (ratios measured in the same run):
              second (skipped without redis-server)
   callgrind  instructions per line on a fixed corpus (skipped without
              valgrind)
+  node       what a gateway node sees: a file growing steadily at 50 and
+             200 MB/s (the corpus appended in 10 ms steps, lines split
+             across writes, renamed away at 1 GB as logrotate's create
+             mode does), a scrape every 15 s; the exporter's CPU (utime +
+             stime from /proc/PID/stat) over the run as % of one core, and
+             its line count checked against the lines written
   peers      one table, the same corpus, interleaved rounds: wc -l, gwlog
              --one-shot, mtail (tools/gwlog.mtail), a naive python3
              json.loads loop (tools/naive_count.py) and Fluent Bit when
@@ -28,7 +34,8 @@ Prints, as medians of RUNS runs (ratios measured in the same run):
 
 Environment: BENCH_DIR (scratch, default /tmp/gwlog_bench), BENCH_LINES
 (corpus lines, default 200000, about 900 MB), RUNS (default 5), BUILD
-(default build), BENCH_ONLY (comma-separated sections to run).
+(default build), BENCH_ONLY (comma-separated sections to run), NODE_RATES
+(MB/s, default "50,200"), NODE_SECONDS (per rate, default 30).
 """
 
 import os
@@ -594,6 +601,131 @@ def bench_callgrind(results):
     results["instr/line"] = per
 
 
+# What a gateway node sees: steady growth, a scrape every 15 s.
+
+NODE_RATES = [float(r) for r in
+              os.environ.get("NODE_RATES", "50,200").split(",") if r]
+NODE_SECONDS = float(os.environ.get("NODE_SECONDS", "30"))
+NODE_ROTATE = 1 << 30
+
+
+def proc_cpu(pid):
+    """utime + stime of pid in seconds (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def node_writer(path, data, rate, seconds):
+    """Appends data (cyclically) to path at rate bytes/s in 10 ms steps
+    for about seconds, ending on a line; renames path to path.1 (the older
+    one removed) once it passes NODE_ROTATE.  Returns (lines written,
+    bytes written, wall seconds)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    size = pos = written = lines = 0
+    view = memoryview(data)
+    t0 = time.perf_counter()
+    try:
+        while True:
+            now = time.perf_counter() - t0
+            want = int(rate * min(now, seconds)) - written
+            if now >= seconds:
+                # What is owed, then the rest of the line under way.
+                while want > 0:
+                    n = min(want, len(data) - pos)
+                    os.write(fd, view[pos:pos + n])
+                    lines += data.count(b"\n", pos, pos + n)
+                    written += n
+                    want -= n
+                    pos = (pos + n) % len(data)
+                want = data.find(b"\n", pos) + 1 - pos
+            while want > 0:
+                n = min(want, len(data) - pos)
+                os.write(fd, view[pos:pos + n])
+                lines += data.count(b"\n", pos, pos + n)
+                written += n
+                size += n
+                want -= n
+                pos = (pos + n) % len(data)
+            if now >= seconds:
+                break
+            if size >= NODE_ROTATE:
+                # End the line, then rotate (logrotate's create mode).
+                n = data.find(b"\n", pos) + 1 - pos
+                os.write(fd, view[pos:pos + n])
+                lines += 1
+                written += n
+                pos = (pos + n) % len(data)
+                os.close(fd)
+                if os.path.exists(path + ".1"):
+                    os.unlink(path + ".1")
+                os.rename(path, path + ".1")
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                             0o644)
+                size = 0
+            time.sleep(max(0.0, 0.01 - (time.perf_counter() - t0 - now)))
+    finally:
+        os.close(fd)
+    return lines, written, time.perf_counter() - t0
+
+
+def bench_node(results):
+    out("== node: a file growing steadily, a scrape every 15 s, %.0f s per "
+        "rate; exporter CPU as %% of one core" % NODE_SECONDS)
+    with open(CORPUS, "rb") as f:
+        data = f.read()
+    path = os.path.join(DIR, "node.log")
+    for rate in NODE_RATES:
+        for p in (path, path + ".1"):
+            if os.path.exists(p):
+                os.unlink(p)
+        open(path, "wb").close()
+        e = Exporter(["--input.path=" + path, "--dims.dir=" + DIMS], "node")
+        stop = threading.Event()
+        scrapes = []
+
+        def scraper():
+            while not stop.wait(15.0):
+                t = time.perf_counter()
+                try:
+                    e.get()
+                    scrapes.append(time.perf_counter() - t)
+                except OSError:
+                    pass
+
+        try:
+            c0 = proc_cpu(e.p.pid)
+            th = threading.Thread(target=scraper)
+            th.start()
+            lines, nbytes, wall = node_writer(path, data, rate * 1e6,
+                                              NODE_SECONDS)
+            t1 = time.perf_counter()
+            caught = wait_for(lambda: e.lines_ok() >= lines, timeout=120,
+                              every=0.05)
+            lag = time.perf_counter() - t1
+            c1 = proc_cpu(e.p.pid)
+            stop.set()
+            th.join()
+            counted = e.lines_ok()
+        finally:
+            e.stop()
+        for p in (path, path + ".1"):
+            if os.path.exists(p):
+                os.unlink(p)
+        pct = 100.0 * (c1 - c0) / wall
+        out("  %5.0f MB/s (%.0f written) %7d lines in %.1f s: exporter "
+            "%.2f CPU s, %5.1f %% of one core; counted %d (%s), caught up "
+            "%.2f s after the last write, %d scrapes (median %.1f ms)"
+            % (rate, nbytes / 1e6 / wall, lines, wall, c1 - c0, pct, counted,
+               "exact" if counted == lines else "MISMATCH",
+               lag, len(scrapes),
+               1e3 * median(scrapes) if scrapes else 0.0))
+        if not caught or counted != lines:
+            raise RuntimeError("node: counted %d of %d lines" % (counted,
+                                                                 lines))
+        results["node %.0f MB/s" % rate] = pct
+
+
 # Peers: the same work done by other tools.
 
 MTAIL_PROG = os.path.join(ROOT, "tools", "gwlog.mtail")
@@ -777,6 +909,7 @@ def main():
                          ("scrape", bench_scrape), ("memory", bench_memory),
                          ("freshness", bench_freshness), ("dims", bench_dims),
                          ("callgrind", bench_callgrind),
+                         ("node", bench_node),
                          ("peers", bench_peers)):
             if want(name):
                 t0 = time.time()
