@@ -418,7 +418,15 @@ def json_rotation_keys():
         return out
 
     def has(pred):
-        return wait_for(lambda: any(pred(o) for o in objs()), 10)
+        return wait_for(lambda: any(pred(o) for o in objs()), 30)
+
+    def read_to_end():
+        """The exporter read the live file to its end (so that the
+        truncation below is seen as one: size below our offset)."""
+        port = [o["port"] for o in objs() if o.get("msg") == "listening"][0]
+        want = 'gwlog_file_offset_bytes{path="%s"} %d' % (
+            log, os.path.getsize(log))
+        return wait_for(lambda: want in (get(port, "/metrics")[1] or ""), 30)
 
     check("json rotation: 'following' with path and a numeric offset",
           has(lambda o: o.get("msg") == "following" and o.get("path") == log
@@ -437,7 +445,7 @@ def json_rotation_keys():
               and o.get("offset") == 0
               and sum(1 for p in objs() if p.get("msg") == "following") == 2),
           objs()[-6:])
-    time.sleep(1)
+    check("json rotation: the new file read to its end", read_to_end())
     with open(log, "r+b") as f:             # a truncation in place
         f.truncate(0)
     with open(log, "ab") as f:
