@@ -167,7 +167,9 @@ match_identities(tail_t *t, match_t *m, size_t nm)
     /* Sorted by identity, each record finds its candidates by bisection:
      * records times candidates would be millions of comparisons a scan
      * with thousands of files and their generations. */
-    qsort(m, nm, sizeof(match_t), cmp_ident);
+    if (nm > 1) {
+        qsort(m, nm, sizeof(match_t), cmp_ident);   /* m is NULL when 0 */
+    }
     for (i = 0; i < t->nfiles; i++) {
         t->files[i]->match = NULL;
     }
@@ -754,7 +756,9 @@ glob_generations(tail_t *t, match_t **mp, size_t nm)
     /* Each path once, a live one rather than a generation (a glob may
      * match both, or two patterns the same name): sorted, not compared
      * pairwise, for thousands of files with tens of generations each. */
-    qsort(m, nm, sizeof(match_t), cmp_path);
+    if (nm > 1) {
+        qsort(m, nm, sizeof(match_t), cmp_path);    /* m is NULL when 0 */
+    }
     for (b = 0, d = 0; b < nm; b++) {
         if (d > 0 && strcmp(m[d - 1].path, m[b].path) == 0) {
             free(m[b].path);
