@@ -5,7 +5,6 @@
 
 #include "exporter/pipeline_internal.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,10 +175,10 @@ park(pipeline_t *p, size_t input, const char *line, size_t len)
         p->pbytes -= e->len;
         atomic_fetch_sub(&p->nparked, 1);
         if (!p->overflow_logged) {
-            log_warn("more than %" PRIu64 " bytes of lines wait for "
-                     "dimension lookups: the oldest are counted without "
-                     "waiting (dimensions.redis.max_pending_bytes)",
-                     p->max_bytes);
+            log_warn_kv("lines wait for dimension lookups past the limit: "
+                        "the oldest are counted without waiting "
+                        "(dimensions.redis.max_pending_bytes)",
+                        LOG_U64("bytes", p->max_bytes));
             p->overflow_logged = 1;
         }
         p->replay = 1;

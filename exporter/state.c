@@ -38,6 +38,7 @@ struct state {
 static const char  *slot_names[2] = { "checkpoint.a.gz", "checkpoint.b.gz" };
 
 
+static void slot_path(const state_t *st, int i, char *path, size_t len);
 static int slot_read(const state_t *st, int i, char **text, size_t *len);
 static int gzip_text(const buf_t *text, buf_t *gz, char *err, size_t errlen);
 static int mkdir_p(const char *dir, mode_t mode);
@@ -78,7 +79,7 @@ state_load(state_t *st, store_t *store, state_check_pt check, void *ctx,
     state_file_t **files, size_t *nfiles, state_info_t *info)
 {
     state_ckpt_t  *ck[2] = { NULL, NULL };
-    char          *text, err[512];
+    char          *text, err[512], path[4096];
     size_t         len;
     int            i, rc, order[2], present = 0, used = -1;
 
@@ -105,8 +106,9 @@ state_load(state_t *st, store_t *store, state_check_pt check, void *ctx,
             ck[i] = NULL;
         }
         if (ck[i] == NULL) {
-            log_error("checkpoint %s/%s refused: %s", st->dir, slot_names[i],
-                      err);
+            slot_path(st, i, path, sizeof(path));
+            log_error_kv("checkpoint refused", LOG_STR("path", path),
+                         LOG_STR("err", err));
             info->corrupt++;
         }
     }
@@ -124,8 +126,10 @@ state_load(state_t *st, store_t *store, state_check_pt check, void *ctx,
         if (check != NULL
             && check(ctx, c->files, c->nfiles, (double) c->hdr.saved_at) != 0)
         {
-            log_error("checkpoint %s/%s refused: its files contradict the "
-                      "file system", st->dir, slot_names[order[i]]);
+            slot_path(st, order[i], path, sizeof(path));
+            log_error_kv("checkpoint refused",  LOG_STR("path", path),
+                         LOG_STR("err", "its files contradict the file "
+                                 "system"));
             info->corrupt++;
             continue;
         }
@@ -144,10 +148,11 @@ state_load(state_t *st, store_t *store, state_check_pt check, void *ctx,
         info->generation = c->hdr.generation;
         info->saved_at = (double) c->hdr.saved_at;
         if (info->corrupt > 0) {
-            log_warn("used checkpoint %s/%s (generation %" PRIu64 ") after "
-                     "refusing %d slot%s", st->dir, slot_names[used],
-                     c->hdr.generation, info->corrupt,
-                     info->corrupt > 1 ? "s" : "");
+            slot_path(st, used, path, sizeof(path));
+            log_warn_kv("used the other checkpoint slot after refusing one",
+                        LOG_STR("path", path),
+                        LOG_U64("generation", c->hdr.generation),
+                        LOG_U64("refused", (uint64_t) info->corrupt));
         }
     }
     for (i = 0; i < 2; i++) {
@@ -187,11 +192,11 @@ state_save(state_t *st, const store_snap_t *snap, const state_file_t *files,
             buf_free(&gz);
             return -1;
         }
-        log_info("the state directory %s was removed: created it again",
-                 st->dir);
+        log_info_kv("the state directory was removed: created it again",
+                    LOG_STR("dir", st->dir));
     }
 
-    snprintf(path, sizeof(path), "%s/%s", st->dir, slot_names[gen % 2]);
+    slot_path(st, (int) (gen % 2), path, sizeof(path));
     rc = write_file(path, gz.p, gz.len, err, errlen);
     buf_free(&gz);
     if (rc != 0) {
@@ -215,6 +220,14 @@ state_files_free(state_file_t *files, size_t n)
 }
 
 
+/* The path of slot i, "DIR/checkpoint.a.gz" or "DIR/checkpoint.b.gz". */
+static void
+slot_path(const state_t *st, int i, char *path, size_t len)
+{
+    snprintf(path, len, "%s/%s", st->dir, slot_names[i]);
+}
+
+
 /* Reads slot i whole (decompressed).  Returns 0 with the text in *text
  * (free() it), 1 (absent) or -1 (torn or corrupt: gzip error, bad CRC,
  * larger than STATE_TEXT_MAX; logged). */
@@ -228,14 +241,14 @@ slot_read(const state_t *st, int i, char **text, size_t *len)
 
     *text = NULL;
     *len = 0;
-    snprintf(path, sizeof(path), "%s/%s", st->dir, slot_names[i]);
+    slot_path(st, i, path, sizeof(path));
     gz = gzopen(path, "rb");
     if (gz == NULL) {
         if (errno == ENOENT) {
             return 1;
         }
-        log_error("checkpoint %s cannot be opened: %s", path,
-                  strerror(errno));
+        log_error_kv("checkpoint cannot be opened", LOG_STR("path", path),
+                     LOG_STR("err", strerror(errno)));
         return -1;
     }
     for (;;) {
@@ -257,8 +270,9 @@ slot_read(const state_t *st, int i, char **text, size_t *len)
         errnum = Z_DATA_ERROR;
     }
     if (big || n < 0 || errnum != Z_OK) {
-        log_error("checkpoint %s is torn or corrupt%s", path,
-                  big ? " (decompresses past the size bound)" : "");
+        log_error_kv("checkpoint torn or corrupt", LOG_STR("path", path),
+                     LOG_STR("err", big ? "decompresses past the size bound"
+                             : "bad gzip stream"));
         buf_free(&b);
         return -1;
     }

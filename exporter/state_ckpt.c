@@ -68,9 +68,10 @@ state_ckpt_apply(const state_ckpt_t *ck, store_t *store, state_info_t *info)
                                         cf->labels, cf->nlabels, cf->bounds,
                                         cf->nbuckets))
         {
-            log_warn("checkpoint: family %s is not defined the same way "
-                     "any more; its %zu saved series are dropped", cf->name,
-                     cf->nseries);
+            log_warn_kv("checkpoint: a family is not defined the same way "
+                        "any more; its saved series are dropped",
+                        LOG_STR("family", cf->name),
+                        LOG_U64("series", (uint64_t) cf->nseries));
             info->skipped += cf->nseries;
             continue;
         }

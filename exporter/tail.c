@@ -59,7 +59,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,19 +212,22 @@ tail_one_shot(tail_t *t)
         in = &t->cfg->inputs[i];
         for (j = 0; j < in->npaths; j++) {
             if (!tail_has_glob(in->paths[j]) && stat(in->paths[j], &st) != 0) {
-                log_error("input %s: %s", in->paths[j], strerror(errno));
+                log_error_kv("input cannot be read",
+                             LOG_STR("glob", in->paths[j]),
+                             LOG_STR("err", strerror(errno)));
                 rc = -1;
                 continue;
             }
             if (glob(in->paths[j], 0, NULL, &g) != 0) {
-                log_warn("input %s matches no file", in->paths[j]);
+                log_warn_kv("input matches no file",
+                            LOG_STR("glob", in->paths[j]));
                 continue;
             }
             for (k = 0; k < g.gl_pathc; k++) {
                 if (stat(g.gl_pathv[k], &st) != 0 || !S_ISREG(st.st_mode)) {
                     if (!tail_has_glob(in->paths[j])) {
-                        log_error("input %s is not a regular file",
-                                  in->paths[j]);
+                        log_error_kv("input is not a regular file",
+                                     LOG_STR("glob", in->paths[j]));
                         rc = -1;
                     }
                     continue;               /* a directory, a fifo... */
@@ -315,9 +317,12 @@ tail_restore(tail_t *t)
     /* Every generation there was at the checkpoint's scan is a record:
      * one unknown and written since was created after it. */
     t->horizon = info.saved_at - HORIZON_SLACK;
-    log_info("restored checkpoint %" PRIu64 " of %.0f: %zu series, %zu files"
-             "%s", info.generation, info.saved_at, info.series, t->nfiles,
-             info.skipped ? " (series of changed families dropped)" : "");
+    log_info_kv("restored checkpoint",
+                LOG_U64("generation", info.generation),
+                LOG_F64("saved_at", info.saved_at),
+                LOG_U64("series", (uint64_t) info.series),
+                LOG_U64("files", (uint64_t) t->nfiles),
+                LOG_U64("dropped_series", (uint64_t) info.skipped));
     return 0;
 }
 
@@ -358,10 +363,13 @@ restore_check(void *ctx, const state_file_t *files, size_t n, double saved_at)
             close(fd);
         }
         if (same_head || (double) st.st_mtim.tv_sec < saved_at) {
-            log_error("checkpoint refused: %s was read to offset %" PRIu64
-                      " by its account, but the file (%s) holds %lld bytes",
-                      sf->path, sf->offset, same_head ? "same first bytes"
-                      : "unchanged since", (long long) st.st_size);
+            log_error_kv("checkpoint refused: a file holds fewer bytes than "
+                         "it says were read from it",
+                         LOG_STR("path", sf->path),
+                         LOG_U64("offset", sf->offset),
+                         LOG_U64("size", (uint64_t) st.st_size),
+                         LOG_STR("reason", same_head ? "same first bytes"
+                                 : "unchanged since"));
             return -1;
         }
     }
@@ -484,7 +492,8 @@ do_swap(tail_t *t, struct swap *sw)
         }
     }
     t->last_scan = 0;                       /* scan the new globs now */
-    log_info("configuration swapped in: %zu series carried over", n);
+    log_info_kv("configuration swapped in: series carried over",
+                LOG_U64("series", (uint64_t) n));
     return 0;
 }
 
@@ -710,8 +719,9 @@ tail_checkpoint(tail_t *t)
         store_add(t->f_ckpt_errors, t->id_ckpt_errors, 1);
         store_ingest_unlock(t->store);
         if (!t->ckpt_failing) {
-            log_error("checkpoint failed (ingestion goes on; counted in "
-                      "gwlog_checkpoint_errors_total): %s", err);
+            log_error_kv("checkpoint failed (ingestion goes on; counted in "
+                         "gwlog_checkpoint_errors_total)",
+                         LOG_STR("err", err));
         }
         t->ckpt_failing = 1;
         return;

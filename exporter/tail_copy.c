@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,8 +262,9 @@ recover_copy(tail_t *t, tfile_t *f)
              * (they were in the file before the truncation): nothing in
              * it is new. */
             if (v != V_PREFIX) {
-                log_debug("reading %s from offset %lld", g.gl_pathv[k],
-                          (long long) f->offset);
+                log_debug_kv("reading a rotated copy",
+                             LOG_STR("path", g.gl_pathv[k]),
+                             LOG_U64("offset", (uint64_t) f->offset));
                 tail_read_copy(t, f, g.gl_pathv[k], f->offset, NULL);
             }
             if (seen > f->offset) {
@@ -272,11 +272,16 @@ recover_copy(tail_t *t, tfile_t *f)
                  * bytes: it is lost with them. */
                 tail_count_lost(t, f->path,
                            (uint64_t) (seen - f->offset) + f->carry_len);
-                log_warn("%s: bytes %lld-%lld were written after the copy "
-                         "%s was taken and truncated before they could be "
-                         "read (copytruncate window): lost", f->path,
-                         (long long) (f->offset - (off_t) f->carry_len),
-                         (long long) seen, g.gl_pathv[k]);
+                log_warn_kv("bytes written after the copy was taken and "
+                            "truncated before they could be read "
+                            "(copytruncate window): lost",
+                            LOG_STR("path", f->path),
+                            LOG_STR("copy", g.gl_pathv[k]),
+                            LOG_U64("offset", (uint64_t) (f->offset
+                                                - (off_t) f->carry_len)),
+                            LOG_U64("end", (uint64_t) seen),
+                            LOG_U64("bytes", (uint64_t) (seen - f->offset
+                                                + (off_t) f->carry_len)));
                 f->carry_len = 0;
                 f->skipping = 0;
             }
@@ -307,8 +312,8 @@ tfile_truncated(tail_t *t, tfile_t *f, off_t size, int keep_carry)
 
     if (recover_copy(t, f)) {
         tail_count_rotation(t, f->path, "copytruncate");
-        log_info("%s was truncated (copytruncate): read the rest of the old "
-                 "content from its rotated copy", f->path);
+        log_info_kv("truncated (copytruncate): read the rest of the old "
+                    "content from its rotated copy", LOG_STR("path", f->path));
     } else {
         lost = f->size > f->offset ? (uint64_t) (f->size - f->offset) : 0;
         if (lost > 0 || !keep_carry) {
@@ -318,8 +323,9 @@ tfile_truncated(tail_t *t, tfile_t *f, off_t size, int keep_carry)
         }
         tail_count_lost(t, f->path, lost);
         tail_count_rotation(t, f->path, "truncate");
-        log_warn("%s was truncated and no rotated copy matches: %" PRIu64
-                 " unread bytes lost (at least)", f->path, lost);
+        log_warn_kv("truncated and no rotated copy matches: unread bytes "
+                    "lost (at least)", LOG_STR("path", f->path),
+                    LOG_U64("bytes", lost));
     }
     /* A line cut by the truncation may or may not go on in what the
      * writer appends next: feed_joined() decides when its newline
@@ -358,9 +364,9 @@ tail_register_copy(tail_t *t, match_t *c, const probe_t *p, const tfile_t *like)
     if ((f = tfile_new(t, c->path, c->input)) == NULL) {
         return;
     }
-    log_debug("%s (inode %llu): known as read%s", c->path,
-              (unsigned long long) c->st.st_ino,
-              like != NULL ? ", a copy" : "");
+    log_debug_kv(like != NULL ? "a copy, known as read" : "known as read",
+                 LOG_STR("path", c->path),
+                 LOG_U64("inode", (uint64_t) c->st.st_ino));
     f->rotated = K_DONE;
     f->dev = c->st.st_dev;
     f->ino = c->st.st_ino;

@@ -97,11 +97,13 @@ tfile_open(tfile_t *f, const char *path)
 
     f->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (f->fd < 0) {
-        log_error("open() of %s failed: %s", path, strerror(errno));
+        log_error_kv("open() failed", LOG_STR("path", path),
+                     LOG_STR("err", strerror(errno)));
         return -1;
     }
     if (fstat(f->fd, &st) != 0) {
-        log_error("fstat() of %s failed: %s", path, strerror(errno));
+        log_error_kv("fstat() failed", LOG_STR("path", path),
+                     LOG_STR("err", strerror(errno)));
         tfile_close(f);
         return -1;
     }
@@ -208,7 +210,8 @@ tfile_drain(tail_t *t, tfile_t *f)
             continue;
         }
         if (n < 0) {
-            log_error("read() of %s failed: %s", f->path, strerror(errno));
+            log_error_kv("read() failed", LOG_STR("path", f->path),
+                         LOG_STR("err", strerror(errno)));
             return -1;
         }
         if (n == 0) {
@@ -318,9 +321,10 @@ feed_joined(tail_t *t, tfile_t *f)
         && pipeline_parses(t->pipe, f->input, rest, n))
     {
         tail_count_lost_locked(t, f->path, f->join_at);
-        log_warn("%s: the %zu bytes of a line cut by the truncation do not "
-                 "go on in the new content (its first line parses alone): "
-                 "counted lost", f->path, f->join_at);
+        log_warn_kv("a line cut by the truncation does not go on in the "
+                    "new content (its first line parses alone): its first "
+                    "part is counted lost", LOG_STR("path", f->path),
+                    LOG_U64("bytes", (uint64_t) f->join_at));
         pipeline_line(t->pipe, f->input, rest, n);
         return;
     }

@@ -78,8 +78,9 @@ tail_scan(tail_t *t, int gens)
                 f->rotated = K_ROTATED;
                 f->last_growth = now;
                 tail_count_rotation(t, f->path, "rename");
-                log_info("%s was renamed or deleted: reading the old file for "
-                         "%.0f s more", f->path, t->cfg->tail.rotate_wait);
+                log_info_kv("renamed or deleted: reading the old file for "
+                            "tail.rotate_wait more", LOG_STR("path", f->path),
+                            LOG_F64("seconds", t->cfg->tail.rotate_wait));
                 t->gens_due = 1;
             }
             continue;
@@ -166,7 +167,9 @@ match_identities(tail_t *t, match_t *m, size_t nm)
     /* Sorted by identity, each record finds its candidates by bisection:
      * records times candidates would be millions of comparisons a scan
      * with thousands of files and their generations. */
-    qsort(m, nm, sizeof(match_t), cmp_ident);
+    if (nm > 1) {
+        qsort(m, nm, sizeof(match_t), cmp_ident);   /* m is NULL when 0 */
+    }
     for (i = 0; i < t->nfiles; i++) {
         t->files[i]->match = NULL;
     }
@@ -256,6 +259,19 @@ scan_found(tail_t *t, tfile_t *f, match_t *c, double now)
             replaced = 1;                   /* truncated, or reused */
         }
     }
+    if (!c->live && f->rotated == K_LIVE) {
+        /* Logged before f takes c's path: both names are known. */
+        if (restored) {
+            log_info_kv("rotated while we were stopped: reading it from "
+                        "its offset", LOG_STR("from", f->path),
+                        LOG_STR("to", c->path),
+                        LOG_U64("offset", (uint64_t) f->offset));
+        } else {
+            log_info_kv("renamed: reading it for tail.rotate_wait more",
+                        LOG_STR("from", f->path), LOG_STR("to", c->path),
+                        LOG_F64("seconds", t->cfg->tail.rotate_wait));
+        }
+    }
     scan_take_path(t, f, c);
     f->restored = 0;
     if (c->live) {
@@ -266,21 +282,14 @@ scan_found(tail_t *t, tfile_t *f, match_t *c, double now)
         f->rotated = K_ROTATED;
         f->last_growth = now;
         t->gens_due = 1;
-        if (restored) {
-            log_info("%s was rotated while we were stopped: reading it "
-                     "from offset %lld", c->path, (long long) f->offset);
-        } else {
-            log_info("%s was renamed: reading it for %.0f s more", c->path,
-                     t->cfg->tail.rotate_wait);
-        }
         tail_count_rotation(t, c->path, "rename");
     }
     if (replaced) {
         /* Same inode, other content at the live path: truncated while
          * we were stopped or closed (a copy may hold the rest), or the
          * inode was reused by a new file. */
-        log_info("%s: same inode, new content: reading it from its start",
-                 f->path);
+        log_info_kv("same inode, new content: reading it from its start",
+                    LOG_STR("path", f->path));
         f->size = f->offset;
         tfile_truncated(t, f, c->st.st_size, 0);
         return 0;
@@ -311,7 +320,9 @@ scan_found_done(tail_t *t, tfile_t *f, match_t *c, double now)
         return 0;
     }
     if (!tail_head_matches(f, c->path)) {
-        log_debug("%s: inode reused by other content", c->path);
+        log_debug_kv("inode reused by other content",
+                     LOG_STR("path", c->path),
+                     LOG_U64("inode", (uint64_t) c->st.st_ino));
         c->used = 0;
         return -1;
     }
@@ -384,16 +395,19 @@ scan_relocate(tail_t *t, tfile_t *f, match_t *m, size_t nm)
             /* It holds less than we read: what f held past our offset
              * is nowhere. */
             tail_count_lost(t, f->path, (uint64_t) (f->size - f->offset));
-            log_warn("%s: bytes %lld-%lld were never read and no generation "
-                     "holds them (lost)", f->path, (long long) f->offset,
-                     (long long) f->size);
+            log_warn_kv("bytes never read and no generation holds them "
+                        "(lost)", LOG_STR("path", f->path),
+                        LOG_U64("offset", (uint64_t) f->offset),
+                        LOG_U64("end", (uint64_t) f->size),
+                        LOG_U64("bytes", (uint64_t) (f->size - f->offset)));
         }
         m[j].used = 1;
         if (f->rotated != K_DONE) {
             tail_count_rotation(t, f->path, "rename");
         }
-        log_info("%s is now %s%s", f->path, m[j].path,
-                 v == V_LONGER ? ": reading the rest" : "");
+        log_info_kv(v == V_LONGER ? "found under another name: reading "
+                    "the rest" : "found under another name",
+                    LOG_STR("from", f->path), LOG_STR("to", m[j].path));
         pthread_mutex_lock(&t->files_lock);
         free(f->path);
         f->path = strdup(m[j].path);
@@ -438,7 +452,7 @@ scan_gone(tail_t *t, tfile_t *f)
     uint64_t  lost = 0;
 
     if (f->rotated == K_DONE) {
-        log_debug("%s is gone (read to its end)", f->path);
+        log_debug_kv("gone (read to its end)", LOG_STR("path", f->path));
         return;
     }
     if (f->restored) {
@@ -449,10 +463,12 @@ scan_gone(tail_t *t, tfile_t *f)
         store_ingest_lock(t->store);
         store_add(t->f_files_lost, store_series(t->f_files_lost, &v), 1);
         store_ingest_unlock(t->store);
-        log_warn("%s (inode %llu) vanished while we were stopped and no "
-                 "generation holds it: whatever it held past offset %lld is "
-                 "lost (counted in gwlog_files_lost_total)", f->path,
-                 (unsigned long long) f->ino, (long long) f->offset);
+        log_warn_kv("vanished while we were stopped and no generation "
+                    "holds it: whatever it held past its offset is lost "
+                    "(counted in gwlog_files_lost_total)",
+                    LOG_STR("path", f->path),
+                    LOG_U64("inode", (uint64_t) f->ino),
+                    LOG_U64("offset", (uint64_t) f->offset));
         return;
     }
     if (f->size > f->offset) {
@@ -460,14 +476,18 @@ scan_gone(tail_t *t, tfile_t *f)
     }
     if (lost > 0 || f->carry_len > 0) {
         tail_count_lost(t, f->path, lost);
-        log_warn("%s (inode %llu) is gone and no generation holds it: bytes "
-                 "%lld-%lld were never read (lost), an unfinished line of "
-                 "%zu bytes is counted as it is", f->path,
-                 (unsigned long long) f->ino, (long long) f->offset,
-                 (long long) f->size, f->carry_len);
+        log_warn_kv("gone and no generation holds it: bytes never read "
+                    "(lost), an unfinished line is counted as it is",
+                    LOG_STR("path", f->path),
+                    LOG_U64("inode", (uint64_t) f->ino),
+                    LOG_U64("offset", (uint64_t) f->offset),
+                    LOG_U64("end", (uint64_t) f->size),
+                    LOG_U64("bytes", (uint64_t) (f->size - f->offset)),
+                    LOG_U64("carry_bytes", (uint64_t) f->carry_len));
     } else {
-        log_info("%s (inode %llu) is gone; it was read to offset %lld",
-                 f->path, (unsigned long long) f->ino, (long long) f->offset);
+        log_info_kv("gone, read to its offset", LOG_STR("path", f->path),
+                    LOG_U64("inode", (uint64_t) f->ino),
+                    LOG_U64("offset", (uint64_t) f->offset));
     }
 }
 
@@ -492,7 +512,8 @@ scan_new_live(tail_t *t, match_t *c)
         tfile_fp_update(f);
     }
     t->gens_due = 1;
-    log_info("following %s from offset %lld", f->path, (long long) f->offset);
+    log_info_kv("following", LOG_STR("path", f->path),
+                LOG_U64("offset", (uint64_t) f->offset));
 }
 
 
@@ -552,7 +573,9 @@ scan_new_generation(tail_t *t, match_t *c)
             return;
         }
         v = tail_verify_copy(f, c->path, p);
-        log_debug("%s: compared with %s: %d", c->path, f->path, v);
+        log_debug_kv("generation compared with a record",
+                     LOG_STR("path", c->path), LOG_STR("record", f->path),
+                     LOG_I64("verdict", v));
         if (v == V_AT || v == V_PREFIX) {
             /* Content we read already. */
             tail_register_copy(t, c, p, v == V_AT ? f : NULL);
@@ -566,7 +589,8 @@ scan_new_generation(tail_t *t, match_t *c)
     if ((t->first_scan && !t->have_state)
         || (double) tail_mtime_ns(&c->st) / 1e9 < t->horizon)
     {
-        log_debug("%s: an older generation, not read", c->path);
+        log_debug_kv("an older generation, not read",
+                     LOG_STR("path", c->path));
         tail_register_copy(t, c, p, NULL);
         return;
     }
@@ -575,8 +599,9 @@ scan_new_generation(tail_t *t, match_t *c)
         return;
     }
     f->gz = p->gz;
-    log_info("%s: a generation written after the last checkpoint that was "
-             "never followed: reading it from its start", c->path);
+    log_info_kv("a generation written after the last checkpoint that was "
+                "never followed: reading it from its start",
+                LOG_STR("path", c->path));
     if (!p->gz && tfile_open(f, f->path) == 0) {
         f->rotated = K_ROTATED;
         f->last_growth = clock_mono();
@@ -589,8 +614,8 @@ scan_new_generation(tail_t *t, match_t *c)
     tfile_flush_last(t, f);
     store_ingest_unlock(t->store);
     if (!complete) {
-        log_warn("%s: the gzip stream ends early: read what it holds",
-                 f->path);
+        log_warn_kv("the gzip stream ends early: read what it holds",
+                    LOG_STR("path", f->path));
     }
     f->rotated = K_DONE;
     f->disk_size = c->st.st_size;
@@ -731,7 +756,9 @@ glob_generations(tail_t *t, match_t **mp, size_t nm)
     /* Each path once, a live one rather than a generation (a glob may
      * match both, or two patterns the same name): sorted, not compared
      * pairwise, for thousands of files with tens of generations each. */
-    qsort(m, nm, sizeof(match_t), cmp_path);
+    if (nm > 1) {
+        qsort(m, nm, sizeof(match_t), cmp_path);    /* m is NULL when 0 */
+    }
     for (b = 0, d = 0; b < nm; b++) {
         if (d > 0 && strcmp(m[d - 1].path, m[b].path) == 0) {
             free(m[b].path);

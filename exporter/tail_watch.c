@@ -61,8 +61,9 @@ tail_watch_init(tail_t *t)
         return;
     }
     if (inotifytools_initialize() == 0) {
-        log_warn("inotify unavailable (%s): polling every %.3f s",
-                 strerror(inotifytools_error()), t->cfg->tail.poll_interval);
+        log_warn_kv("inotify unavailable: polling every tail.poll_interval",
+                    LOG_STR("err", strerror(inotifytools_error())),
+                    LOG_F64("seconds", t->cfg->tail.poll_interval));
         return;
     }
     t->watch = &inotify_ops;
@@ -157,10 +158,12 @@ inotify_add(tail_t *t, const char *dir)
         return 0;
     }
     err = inotifytools_error();
-    log_warn("inotify_add_watch() of %s failed: %s%s; it is scanned every "
-             "second", dir, strerror(err), err == ENOSPC
-             ? " (the user limit on the total number of inotify watches "
-               "was reached)" : "");
+    log_warn_kv(err == ENOSPC ? "inotify_add_watch() failed (the user limit "
+                "on the total number of inotify watches was reached): the "
+                "directory is scanned every second"
+                : "inotify_add_watch() failed: the directory is scanned "
+                "every second", LOG_STR("dir", dir),
+                LOG_STR("err", strerror(err)));
     return -1;
 }
 

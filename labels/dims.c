@@ -613,7 +613,8 @@ table_load(table_t *t)
     t->have_st = 1;
     data = malloc((size_t) st.st_size + 1);
     if (data == NULL) {
-        log_error("dimension table %s: out of memory", t->cfg->name);
+        log_error_kv("dimension table: out of memory",
+                     LOG_STR("table", t->cfg->name));
         atomic_store(&t->state, DIMS_FAILED);
         close(fd);
         return;
@@ -634,7 +635,8 @@ table_load(table_t *t)
         fixed = malloc(got * 3 + 1);
         if (fixed == NULL) {
             free(data);
-            log_error("dimension table %s: out of memory", t->cfg->name);
+            log_error_kv("dimension table: out of memory",
+                     LOG_STR("table", t->cfg->name));
             atomic_store(&t->state, DIMS_FAILED);
             return;
         }
@@ -731,7 +733,8 @@ rows_parse(table_t *t, char *data, size_t len)
     rows = dtab_create(c->nkeys, c->nprovides, nrows,
                        len > SIZE_MAX / 4 / most ? SIZE_MAX : len * most);
     if (rows == NULL) {
-        log_error("dimension table %s: out of memory", c->name);
+        log_error_kv("dimension table: out of memory",
+                     LOG_STR("table", c->name));
         return NULL;
     }
 

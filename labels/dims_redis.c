@@ -163,8 +163,9 @@ dredis_create(const cfg_t *cfg, const char *addr)
         rt = &r->tables[i];
         rt->cfg = &cfg->dims[i];
         if (rt->cfg->nprovides > MAX_COLS) {
-            log_error("dimension table %s: more than %d columns",
-                      rt->cfg->name, MAX_COLS);
+            log_error_kv("dimension table: too many columns",
+                         LOG_STR("table", rt->cfg->name),
+                         LOG_U64("max_columns", MAX_COLS));
             goto err;
         }
         n = strlen(prefix) + strlen(rt->cfg->name) + 2;
@@ -189,7 +190,7 @@ dredis_create(const cfg_t *cfg, const char *addr)
 
     r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (r->efd < 0) {
-        log_error("eventfd() failed: %s", strerror(errno));
+        log_error_kv("eventfd() failed", LOG_STR("err", strerror(errno)));
         goto err;
     }
     if (r->naddrs == 0) {

@@ -62,8 +62,10 @@ dredis__resolver_main(void *arg)
                                                 r->channel);
 
                 if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
-                    log_warn("redis %s: SUBSCRIBE failed: %s", r->c_addr,
-                             rep ? rep->str : r->sub->errstr);
+                    log_warn_kv("redis: SUBSCRIBE failed",
+                                LOG_STR("address", r->c_addr),
+                                LOG_STR("err", rep ? rep->str
+                                        : r->sub->errstr));
                     dredis__count_error(r, OP_SUBSCRIBE);
                     redisFree(r->sub);
                     r->sub = NULL;
@@ -462,8 +464,9 @@ read_sub(dredis_t *r)
     const char  *sp;
 
     if (redisBufferRead(r->sub) != REDIS_OK) {
-        log_warn("redis %s: subscriber connection lost: %s", r->c_addr,
-                 r->sub->errstr);
+        log_warn_kv("redis: subscriber connection lost",
+                    LOG_STR("address", r->c_addr),
+                    LOG_STR("err", r->sub->errstr));
         dredis__count_error(r, OP_SUBSCRIBE);
         redisFree(r->sub);
         r->sub = NULL;
@@ -536,12 +539,12 @@ dredis__set_up(dredis_t *r, int up, const char *why)
     int  was = atomic_exchange(&r->up, up);
 
     if (up && was != 1) {
-        log_info("dimension redis: connected to %s", why);
+        log_info_kv("dimension redis: connected", LOG_STR("address", why));
         r->down_logged = 0;
     } else if (!up && !r->down_logged) {
-        log_error("dimension redis unavailable (%s); lookups that are not "
-                  "cached answer \"missing\" until it is back, retrying "
-                  "with backoff", why);
+        log_error_kv("dimension redis unavailable; lookups that are not "
+                     "cached answer \"missing\" until it is back, retrying "
+                     "with backoff", LOG_STR("err", why));
         r->down_logged = 1;
     }
 }

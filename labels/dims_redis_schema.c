@@ -87,8 +87,10 @@ again:
                 }
                 goto again;
             }
-            log_warn("redis %s: lookup in %s failed: %s", r->c_addr,
-                     rt->kprefix, rep->str);
+            log_warn_kv("redis: lookup failed",
+                        LOG_STR("address", r->c_addr),
+                        LOG_STR("table", rt->cfg->name),
+                        LOG_STR("err", rep->str));
             dredis__count_error(r, OP_LOOKUP);
             for (k = 0; k < nt; k++) {
                 byreq[idx[k]] = dredis__ans_new(ANS_ROW, t,
@@ -116,8 +118,8 @@ again:
     return 0;
 
 broken:
-    log_warn("redis %s: lookup failed: %s", r->c_addr,
-             r->c->err ? r->c->errstr : "no reply");
+    log_warn_kv("redis: lookup failed", LOG_STR("address", r->c_addr),
+                LOG_STR("err", r->c->err ? r->c->errstr : "no reply"));
     dredis__count_error(r, OP_LOOKUP);
     for (i = 0; i < n; i++) {
         free(byreq[i]);
@@ -348,18 +350,23 @@ dredis__load_table(dredis_t *r, size_t t, uint64_t seq)
     rt->r_version = version;
     rt->r_known = 1;
     rt->next_refresh = clock_mono() + rt->cfg->cache.refresh;
-    log_info("dimension table %s: loaded %zu rows of version %" PRIu64
-             " from redis %s", rt->cfg->name, dcache_size(rows), version,
-             r->c_addr);
+    log_info_kv("dimension table loaded from redis",
+                LOG_STR("table", rt->cfg->name),
+                LOG_STR("address", r->c_addr),
+                LOG_U64("rows", (uint64_t) dcache_size(rows)),
+                LOG_U64("table_version", version));
     atomic_store(&rt->last_refresh, clock_wall());
     dredis__deliver(r, a);
     atomic_store(&rt->load_done, 1);
     return 0;
 
 err:
-    log_warn("redis %s: loading table %s failed: %s", r->c_addr,
-             rt->cfg->name, rep && rep->type == REDIS_REPLY_ERROR ? rep->str
-             : r->c->err ? r->c->errstr : "unexpected reply");
+    log_warn_kv("redis: loading a table failed",
+                LOG_STR("address", r->c_addr),
+                LOG_STR("table", rt->cfg->name),
+                LOG_STR("err", rep && rep->type == REDIS_REPLY_ERROR
+                        ? rep->str : r->c->err ? r->c->errstr
+                        : "unexpected reply"));
     dredis__count_error(r, OP_LOAD);
     if (rep != NULL) {
         freeReplyObject(rep);
@@ -400,9 +407,12 @@ dredis__update_colmap(dredis_t *r, rtable_t *rt, uint64_t version,
             }
         }
         if (rt->colmap[i] < 0) {
-            log_error("dimension table %s: version %" PRIu64 " in redis has "
-                      "no column \"%s\"; it reads as \"%s\"", rt->cfg->name,
-                      version, rt->cfg->provides[i], rt->cfg->missing);
+            log_error_kv("dimension table: a column is missing in redis; "
+                         "it reads as the table's missing value",
+                         LOG_STR("table", rt->cfg->name),
+                         LOG_U64("table_version", version),
+                         LOG_STR("column", rt->cfg->provides[i]),
+                         LOG_STR("missing", rt->cfg->missing));
         }
     }
     rt->colmap_version = version;
@@ -444,8 +454,10 @@ dredis__new_version(dredis_t *r, size_t t, uint64_t v)
         return;
     }
     if (rt->r_known) {
-        log_info("dimension table %s: version %" PRIu64 " -> %" PRIu64,
-                 rt->cfg->name, rt->r_version, v);
+        log_info_kv("dimension table: new version in redis",
+                    LOG_STR("table", rt->cfg->name),
+                    LOG_U64("previous_version", rt->r_version),
+                    LOG_U64("table_version", v));
     }
     rt->r_version = v;
     rt->r_known = 1;
@@ -477,8 +489,9 @@ dredis__check_versions(dredis_t *r)
     }
     for (i = 0; i < r->ntables; i++) {
         if (redisGetReply(r->c, (void **) &rep) != REDIS_OK || rep == NULL) {
-            log_warn("redis %s: GET of the table versions failed: %s",
-                     r->c_addr, r->c->errstr);
+            log_warn_kv("redis: GET of the table versions failed",
+                        LOG_STR("address", r->c_addr),
+                        LOG_STR("err", r->c->errstr));
             dredis__count_error(r, OP_VERSION);
             dredis__disconnect(r);
             dredis__set_up(r, 0, "version check failed");

@@ -9,6 +9,9 @@ an operator sees of a misconfigured node (make conventions, in make test).
 - --log.format=json: every stderr line is one JSON object with ts, level
   and msg; the keys of the dimension table loads equal the CSV files' rows
   (counted here with the csv module), "listening" has the port;
+- --log.format=json through a rename rotation, a truncation and a reload:
+  every line is one JSON object, the file is in path= (never in msg),
+  offsets, byte counts and series are JSON numbers;
 - signals logged by name (SIGHUP, SIGTERM, SIGINT), never as numbers, in
   logfmt and in JSON;
 - /-/ready and /-/healthy on a misconfigured exporter
@@ -379,6 +382,98 @@ def json_logs():
           len(reloaded) == 1 and reloaded[0].get("file"), reloaded)
 
 
+# Keys of the reading thread's lines: what varies is a key of its own, and
+# a number is a JSON number.  Every key below is listed in README's
+# "Logging" table.
+NUMERIC_KEYS = ("offset", "end", "bytes", "carry_bytes", "size", "inode",
+                "rows", "line", "series", "dropped_series", "files",
+                "generation", "refused", "seconds", "saved_at", "port",
+                "table_version", "previous_version", "max_columns")
+
+
+def json_rotation_keys():
+    """A rename rotation, a truncation and a reload with --log.format=json:
+    each line is one object; the file is the value of path (never inside
+    msg); offsets, byte counts and series are numbers."""
+    dims = dims_dir("json_rotation")
+    d = os.path.dirname(dims)
+    log = os.path.join(d, "access.log")
+    lines = subprocess.run([LOGGEN, "--lines=300", "--seed=5"],
+                           capture_output=True, check=True).stdout
+    lines = lines.splitlines(keepends=True)
+    with open(log, "wb") as f:
+        f.writelines(lines[:100])
+    r = Run("json_rotation", ["--log.format=json",
+                              "--web.listen-address=127.0.0.1:0",
+                              "--input.path=" + log, "--dims.dir=" + dims])
+    check("json rotation: started", r.ready(), r.log()[-400:])
+
+    def objs():
+        out = []
+        for l in r.log().splitlines():
+            try:
+                out.append(json.loads(l))
+            except ValueError:
+                out.append({"unparsed": l})
+        return out
+
+    def has(pred):
+        return wait_for(lambda: any(pred(o) for o in objs()), 30)
+
+    def read_to_end():
+        """The exporter read the live file to its end (so that the
+        truncation below is seen as one: size below our offset)."""
+        port = [o["port"] for o in objs() if o.get("msg") == "listening"][0]
+        want = 'gwlog_file_offset_bytes{path="%s"} %d' % (
+            log, os.path.getsize(log))
+        return wait_for(lambda: want in (get(port, "/metrics")[1] or ""), 30)
+
+    check("json rotation: 'following' with path and a numeric offset",
+          has(lambda o: o.get("msg") == "following" and o.get("path") == log
+              and o.get("offset") == 0), [o for o in objs()][-6:])
+    os.rename(log, log + ".1")              # logrotate's "create"
+    with open(log, "wb") as f:
+        f.writelines(lines[100:200])
+    check("json rotation: the rename names the old path in from=, the new "
+          "one in to= and the wait in seconds",
+          has(lambda o: o.get("msg", "").startswith("renamed")
+              and o.get("from") == log and o.get("to") == log + ".1"
+              and isinstance(o.get("seconds"), (int, float))),
+          objs()[-6:])
+    check("json rotation: the new file followed from offset 0",
+          has(lambda o: o.get("msg") == "following" and o.get("path") == log
+              and o.get("offset") == 0
+              and sum(1 for p in objs() if p.get("msg") == "following") == 2),
+          objs()[-6:])
+    check("json rotation: the new file read to its end", read_to_end())
+    with open(log, "r+b") as f:             # a truncation in place
+        f.truncate(0)
+    with open(log, "ab") as f:
+        f.writelines(lines[200:210])
+    check("json rotation: the truncation has path= and bytes= (a number)",
+          has(lambda o: "truncated" in o.get("msg", "")
+              and o.get("path") == log and isinstance(o.get("bytes"), int)),
+          objs()[-6:])
+    r.p.send_signal(signal.SIGHUP)
+    check("json rotation: the reload has series= (a number)",
+          has(lambda o: o.get("msg") == "configuration swapped in: series "
+              "carried over" and isinstance(o.get("series"), int)),
+          objs()[-6:])
+    check("json rotation: SIGTERM exits 0", r.stop() == 0)
+    all_objs = objs()
+    bad = [o for o in all_objs if "unparsed" in o]
+    check("json rotation: every stderr line (%d) is a JSON object"
+          % len(all_objs), all_objs and not bad, bad[:2])
+    inside = [o for o in all_objs if d in o.get("msg", "")
+              or re.search(r"\d", o.get("msg", ""))]
+    check("json rotation: no message carries a path or a number", not inside,
+          inside[:2])
+    strs = [(k, o[k]) for o in all_objs for k in NUMERIC_KEYS
+            if k in o and not isinstance(o[k], (int, float))]
+    check("json rotation: counts and offsets are JSON numbers", not strs,
+          strs[:3])
+
+
 def signal_names():
     d = os.path.join(OUT, "signals")
     os.makedirs(d)
@@ -487,6 +582,7 @@ def main():
     two_addresses()
     systemd_socket()
     json_logs()
+    json_rotation_keys()
     signal_names()
     bad_flags()
     misconfigured()

@@ -240,8 +240,10 @@ def hostile_checkpoints():
         check("%s: still running" % name, ex.p.poll() is None)
         ex.err.seek(0)
         err = ex.err.read().decode(errors="replace")
-        logged = [l for l in err.splitlines()
-                  if "%s refused" % other in l and field in l]
+        logged = [kv for kv in map(T.logfmt, err.splitlines())
+                  if kv.get("msg") == "checkpoint refused"
+                  and kv.get("path") == os.path.join(st, other)
+                  and field in kv.get("err", "")]
         check("%s: the log names the slot and the field" % name,
               len(logged) == 1, err[-600:] if not logged else "")
         if name == "fp_len 4000000000":
@@ -281,9 +283,13 @@ def removed_state_dir():
           "gwlog_checkpoint_errors_total %d, then %d" % (e1, e2))
     ex.err.seek(0)
     err = ex.err.read().decode(errors="replace")
-    check("removed state dir: logged once at info",
-          err.count("was removed: created it again") == 1,
-          "" if err.count("was removed: created it again") == 1
+    logged = [kv for kv in map(T.logfmt, err.splitlines())
+              if kv.get("msg") == "the state directory was removed: created "
+              "it again"]
+    check("removed state dir: logged once at info, dir= names it",
+          len(logged) == 1 and logged[0].get("level") == "info"
+          and logged[0].get("dir") == st,
+          "" if len(logged) == 1 and logged[0].get("dir") == st
           else err[-600:])
     check("removed state dir: SIGTERM exits 0", ex.stop() == 0)
     # What it wrote in the new directory restores exactly.

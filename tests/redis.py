@@ -522,8 +522,10 @@ def main():
     tenants = [(l, v) for (n, l), v in parse(r.stdout).items()
                if n in ("gw_tenant_requests_total",
                         "gw_tenant_level_requests_total") and v]
-    check("wrong password: exit 0, AUTH error logged",
-          r.returncode == 0 and "AUTH failed" in r.stderr,
+    check("wrong password: exit 0, AUTH error logged in err=",
+          r.returncode == 0
+          and re.search(r'msg="dimension redis unavailable(?:[^"\\]|\\.)*" '
+                        r'err="[^"]*AUTH failed', r.stderr) is not None,
           [l for l in r.stderr.splitlines() if "AUTH" in l][:1].__str__())
     check("wrong password: every tenant level is unknown (folded: no "
           "per-uid series)", tenants and all(

@@ -181,6 +181,16 @@ class Writer(threading.Thread):
         self.truth.close()
 
 
+def logfmt(line):
+    """key=value pairs of one logfmt line (values unquoted)."""
+    out = {}
+    for m in re.finditer(r'(\w[\w.]*)=("((?:[^"\\]|\\.)*)"|\S*)', line):
+        v = m.group(3) if m.group(3) is not None else m.group(2)
+        out[m.group(1)] = re.sub(r'\\(.)', lambda x: {"n": "\n"}.get(
+            x.group(1), x.group(1)), v)
+    return out
+
+
 def rotator(conf, state, times, every, stop):
     for _ in range(times):
         if stop.wait(every):
