@@ -730,6 +730,13 @@ def run_checks(ports, writer):
         rule_names[name] = re.findall(r"^\s*- record:\s*(\S+)",
                                       open(os.path.join(ALERTS, f)).read(), re.M)
 
+    # Native p99 rules have data only where Prometheus scrapes native
+    # buckets (--enable-feature=native-histograms, which in 2.42 drops the
+    # classic ones this stack is built on); tests/formats.py checks them on
+    # such a Prometheus, with the shipped rule files.
+    for name in rule_names:
+        rule_names[name] = [n for n in rule_names[name] if not native_only(n)]
+
     def empty_rules():
         return {name: [n for n in names if not query(where[name], n)[0]]
                 for name, names in rule_names.items()}
@@ -772,6 +779,12 @@ def run_checks(ports, writer):
     check("all other processes still running at the end", not alive, ", ".join(alive))
 
 
+def native_only(expr):
+    """A rule or query that reads native histogram buckets (see above)."""
+    return ("native_p99" in expr
+            or re.search(r"gw_product_request_duration_seconds[{\[]", expr))
+
+
 def check_dashboards(proms, where, gport, regional=True):
     dash = dashboard_queries()
     if regional:
@@ -785,6 +798,7 @@ def check_dashboards(proms, where, gport, regional=True):
         for port in targets:
             values, subst = resolve_variables(port, variables)
             empty = []
+            panels = [(t, e) for t, e in panels if not native_only(e)]
             for title, expr in panels:
                 e = subst(expr).replace("$__rate_interval", "1m") \
                                .replace("${__rate_interval}", "1m")

@@ -910,8 +910,9 @@ def start_prometheus(d, name, target, flags):
     with open(conf, "w") as f:
         f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
                 "  evaluation_interval: 1s\n"
-                "rule_files: ['%s']\n"
-                % os.path.join(T.ROOT, "alerts", "regional.rules.yml"))
+                "rule_files: ['%s', '%s']\n"
+                % (os.path.join(T.ROOT, "alerts", "regional.rules.yml"),
+                   os.path.join(T.ROOT, "alerts", "global.rules.yml")))
         f.write("scrape_configs:\n  - job_name: gwlog\n    static_configs:\n"
                 "      - targets: ['127.0.0.1:%d']\n" % target)
     port = free_port()
@@ -964,7 +965,9 @@ def quantile_tests(ex, d, log):
           'native_p99_rate1m{product="nativeprobe"}')
     rc_ = ('region_product:gw_product_request_duration_seconds:'
            'p99_rate1m{product="nativeprobe"}')
-    nat = cla = rnat = rcla = None
+    # The global tier's (alerts/global.rules.yml, in ms).
+    gn = 'namespace_product_gw_rt_native_p99{product="nativeprobe"}'
+    nat = cla = rnat = rcla = gnat = None
     try:
         # Both need two scrapes with the probe's series in them; then a few
         # more seconds so that each rate spans several scrapes.
@@ -973,7 +976,9 @@ def quantile_tests(ex, d, log):
             try:
                 a, b = prom_query(nport, qn), prom_query(cport, qc)
                 c, e = prom_query(nport, rn), prom_query(cport, rc_)
-                if a and b and c and e:
+                g = prom_query(nport, gn)
+                if a and b and c and e and g:
+                    gnat = float(g[0]["value"][1])
                     nat = float(a[0]["value"][1])
                     cla = float(b[0]["value"][1])
                     rnat = float(c[0]["value"][1])
@@ -998,6 +1003,9 @@ def quantile_tests(ex, d, log):
     check("rules: region_product:...:native_p99_rate1m within 10 %% of 0.12 "
           "s (classic rule: %s)" % rcla,
           rnat is not None and abs(rnat - 0.12) <= 0.012, "native %s" % rnat)
+    check("global rules: namespace_product_gw_rt_native_p99 within 10 % "
+          "of 120 ms", gnat is not None and abs(gnat - 120) <= 12,
+          "native %s" % gnat)
     print("    native p99 %s s (rule %s), classic p99 %s s (rule %s)"
           % (nat, rnat, cla, rcla))
 
