@@ -5,6 +5,7 @@
  *                   the atomic write, a state directory created again)
  *   state_parse.c   the text to a state_ckpt_t: the records' field tables
  *                   and their checks, the record order, the end line
+ *   state_native.c  the native histogram records ("native", "n")
  *   state_fields.c  the table-driven decoder of a fixed record, and the
  *                   decoders of one token (decimal, hash, double, name,
  *                   percent-encoded string)
@@ -176,5 +177,24 @@ void *state_grow(void *p, size_t *cap, size_t n, size_t size);
 /* state_ckpt.c: refuses the same file, family or series twice.  Returns
  * 0, or -1 with the reason in err. */
 int state_check_duplicates(state_ckpt_t *ck, char *err, size_t errlen);
+
+/* The record before the current one, for the records that must follow
+ * a given one ("native" its family, "n" its series). */
+typedef enum {
+    PREV_OTHER,
+    PREV_FAMILY,
+    PREV_SERIES
+} prev_t;
+
+/* state_native.c: "native FACTOR MAX_BUCKETS" (tok: its nt tokens) and
+ * "n SCHEMA ZERO NNEG NPOS INDEX COUNT..." (line, decoded in place) into
+ * ck; prev is the record above.  state_native_missing() refuses a series
+ * of a native family that counted something and has no "n" record.  Each
+ * returns 0, or -1 with the reason in err. */
+int state_parse_native(state_ckpt_t *ck, prev_t prev, char **tok, size_t nt,
+    char *err, size_t errlen);
+int state_parse_buckets(state_ckpt_t *ck, prev_t prev, char *line, char *err,
+    size_t errlen);
+int state_native_missing(const state_ckpt_t *ck, char *err, size_t errlen);
 
 #endif /* GWLOG_STATE_INTERNAL_H */
