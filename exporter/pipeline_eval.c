@@ -26,6 +26,8 @@
 #include "parsers/utf8.h"
 
 
+static const char *scan(pipeline_t *p, input_t *in, const char *line,
+    size_t len, int *groups);
 static int parse(pipeline_t *p, size_t input, const char *line, size_t len);
 static int keep(pipeline_t *p);
 static void decide(pipeline_t *p, size_t i);
@@ -95,16 +97,30 @@ pipe_process(pipeline_t *p, size_t input, const char *line, size_t len)
 }
 
 
+/* Runs the line through its input's parser (json_scan() fills raw[];
+ * a regex sets md and *groups).  Returns NULL, or the reason it does not
+ * parse; counts nothing. */
+static const char *
+scan(pipeline_t *p, input_t *in, const char *line, size_t len, int *groups)
+{
+    int  rc;
+
+    if (in->format == CFG_FORMAT_JSON) {
+        rc = json_scan(p->jkeys, line, len, p->raw);
+        return rc == JSON_OK ? NULL : json_strerror(rc);
+    }
+    *groups = regex_match(in->re, (strv_t) { line, len }, in->md);
+    return *groups == 0 ? "no_match" : NULL;
+}
+
+
 int
 pipeline_parses(pipeline_t *p, size_t input, const char *line, size_t len)
 {
-    input_t  *in = &p->inputs[input];
+    int  groups;
 
     /* raw[] and md are scratch: the next line fills them again. */
-    if (in->format == CFG_FORMAT_JSON) {
-        return json_scan(p->jkeys, line, len, p->raw) == JSON_OK;
-    }
-    return regex_match(in->re, (strv_t) { line, len }, in->md) > 0;
+    return scan(p, &p->inputs[input], line, len, &groups) == NULL;
 }
 
 
@@ -114,22 +130,17 @@ static int
 parse(pipeline_t *p, size_t input, const char *line, size_t len)
 {
     input_t     *in = &p->inputs[input];
+    const char  *reason;
     PCRE2_SIZE  *ov;
     size_t       k;
-    int          rc, n, g;
+    int          n = 0, g;
 
-    if (in->format == CFG_FORMAT_JSON) {
-        rc = json_scan(p->jkeys, line, len, p->raw);
-        if (rc != JSON_OK) {
-            verdict_invalid(p, json_strerror(rc));
-            return -1;
-        }
-    } else {
-        n = regex_match(in->re, (strv_t) { line, len }, in->md);
-        if (n == 0) {
-            verdict_invalid(p, "no_match");
-            return -1;
-        }
+    reason = scan(p, in, line, len, &n);
+    if (reason != NULL) {
+        verdict_invalid(p, reason);
+        return -1;
+    }
+    if (in->format != CFG_FORMAT_JSON) {
         ov = pcre2_get_ovector_pointer(in->md);
         for (k = 0; k < p->nkeys; k++) {
             g = in->group[k];
