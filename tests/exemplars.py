@@ -281,11 +281,7 @@ def prometheus_exemplars(ex, d, want, flags):
                 pass
             time.sleep(0.5)
     finally:
-        p.terminate()
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
+        F.stop(p)
         log.close()
     check("prometheus %s: query_exemplars has the expected last exemplar "
           "of every bucket and series" % " ".join(flags),

@@ -44,10 +44,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from fractions import Fraction
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference as R  # noqa: E402
+from native_keys import exact_key  # noqa: E402
 import tailing as T   # noqa: E402
 
 OUT = os.path.join(T.HERE, "out", "formats")
@@ -494,28 +494,6 @@ def expand(spans, deltas):
     return out
 
 
-def exact_key(v, schema):
-    """The native bucket of v > 0 at schema, from its definition: the
-    smallest k with v <= 2^(k / 2^schema), compared exactly (fractions)."""
-    f = Fraction(v)
-    if schema >= 0:
-        p = 2 ** schema
-        k = math.ceil(math.log2(v) * p)
-        fp = f ** p
-        while fp > Fraction(2) ** k:
-            k += 1
-        while fp <= Fraction(2) ** (k - 1):
-            k -= 1
-    else:
-        p = 2 ** -schema
-        k = math.ceil(math.log2(v) / p)
-        while f > Fraction(2) ** (k * p):
-            k += 1
-        while f <= Fraction(2) ** ((k - 1) * p):
-            k -= 1
-    return k
-
-
 def native_model(values, schema, max_buckets, zt=2.0 ** -128):
     """client_golang's native buckets of values observed in this order:
     (schema, zero count, {index: count} positive, negative).  Over
@@ -880,11 +858,7 @@ def prometheus_scrapes(ex, d, name, flags, want_ct, histogram):
                 pass
             time.sleep(0.5)
     finally:
-        p.terminate()
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
+        stop(p)
         proxy.shutdown()
         log.close()
     with proxy.lock:
