@@ -33,6 +33,7 @@
 #define HTTP_MEMORY_LIMIT       (16 * 1024)  /* request headers and more */
 
 
+static void http_free(http_t *h);
 static int listen_one(http_t *h, const char *addr, int fd, char *err,
     size_t errlen);
 static int parse_addr(const char *addr, struct sockaddr_storage *ss,
@@ -139,9 +140,6 @@ http_start_listen(const http_listen_t *ls, const char *path,
     return h;
 
 err:
-    for (i = 0; i < h->ndaemons; i++) {
-        MHD_stop_daemon(h->daemons[i]);
-    }
     /* Sockets passed in and not yet handed to a daemon are closed too:
      * the caller gave them to the server. */
     for (i = h->ndaemons; i < n; i++) {
@@ -149,14 +147,7 @@ err:
             close(ls->fds[i - ls->naddrs]);
         }
     }
-    webconfig_free(h->web);
-    pthread_mutex_destroy(&h->web_lock);
-    pthread_mutex_destroy(&h->conn_lock);
-    pthread_cond_destroy(&h->conn_cond);
-    free(h->daemons);
-    free(h->ports);
-    free(h->path);
-    free(h);
+    http_free(h);
     return NULL;
 }
 
@@ -264,8 +255,6 @@ http_listener_port(const http_t *h, size_t i)
 void
 http_stop(http_t *h)
 {
-    size_t  i;
-
     if (h == NULL) {
         return;
     }
@@ -277,17 +266,7 @@ http_stop(http_t *h)
     if (h->hs.self != NULL) {
         store_collector_del(h->hs.self, http_collect, h);
     }
-    for (i = 0; i < h->ndaemons; i++) {
-        MHD_stop_daemon(h->daemons[i]);     /* closes every connection */
-    }
-    webconfig_free(h->web);
-    pthread_mutex_destroy(&h->web_lock);
-    pthread_mutex_destroy(&h->conn_lock);
-    pthread_cond_destroy(&h->conn_cond);
-    free(h->daemons);
-    free(h->ports);
-    free(h->path);
-    free(h);
+    http_free(h);
 }
 
 
@@ -351,4 +330,25 @@ parse_addr(const char *addr, struct sockaddr_storage *ss, int *v6,
     }
     freeaddrinfo(res);
     return 0;
+}
+
+
+/* Stops h's daemons (closing every connection) and frees h: the end of
+ * http_stop(), and of http_start() when it fails. */
+static void
+http_free(http_t *h)
+{
+    size_t  i;
+
+    for (i = 0; i < h->ndaemons; i++) {
+        MHD_stop_daemon(h->daemons[i]);     /* closes every connection */
+    }
+    webconfig_free(h->web);
+    pthread_mutex_destroy(&h->web_lock);
+    pthread_mutex_destroy(&h->conn_lock);
+    pthread_cond_destroy(&h->conn_cond);
+    free(h->daemons);
+    free(h->ports);
+    free(h->path);
+    free(h);
 }
